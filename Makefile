@@ -1,0 +1,30 @@
+# Two commands set everything up on a fresh machine (Python 3.11+ and make):
+#   make demo   installs into .venv and runs the demo on the embedded default
+#   make test   installs into .venv and runs the test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/spendsense-video demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python bench/bench_enqueue.py
+	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_remote_throughput.py
+
+clean:
+	rm -rf $(VENV) data *.egg-info
