@@ -1,0 +1,1 @@
+"""Database access: models, sessions and the migration check."""

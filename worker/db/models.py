@@ -1,0 +1,195 @@
+"""The `video_jobs` table, its event log, and the job status enum.
+
+A job moves through these states::
+
+    queued ──► running ──► completed
+      ▲           │
+      │           ├──► queued     (a transient error; Celery retries later)
+      │           └──► failed     (a permanent error, or retries exhausted)
+      └── failed                  (re-enqueued by the engine or an operator)
+
+`queued` rows are written by `engine_hooks` before the Celery message is
+published; every later change is made by `worker.jobs.recorder` and appended
+to `video_job_events`, which is what the trace log is built from. A job never
+leaves `completed`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class JobStatus(str, enum.Enum):
+    """Where a job is. `NOT_FOUND` is only ever returned by readers, never stored."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    NOT_FOUND = "not_found"
+
+
+TERMINAL_STATES = (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC timestamps on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given; use worker.db.models.utcnow()")
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class VideoJob(Base):
+    """One video for one recommendation of one user."""
+
+    __tablename__ = "video_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    #: sha256(user, topic, prompt_hash): the same request twice is the same job (unique).
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    persona: Mapped[str] = mapped_column(String(64))
+    topic: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(128))
+    template_version: Mapped[str] = mapped_column(String(32))
+    prompt_hash: Mapped[str] = mapped_column(String(64), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    #: The figures the video shows (numbers only, never names or account digits).
+    input: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    status: Mapped[str] = mapped_column(String(16), index=True, default=JobStatus.QUEUED.value)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    enqueue_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: A running job whose lease has expired may be claimed again (its worker died).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    wait_seconds: Mapped[float | None] = mapped_column(Float)
+    generation_time_seconds: Mapped[float | None] = mapped_column(Float)
+
+    provider: Mapped[str | None] = mapped_column(String(32))
+    renderer_version: Mapped[str | None] = mapped_column(String(64))
+    fallback_used: Mapped[bool] = mapped_column(Boolean, default=False)
+    fallback_tier: Mapped[str | None] = mapped_column(String(32))
+    reused_from_job_id: Mapped[str | None] = mapped_column(String(36))
+
+    video_url: Mapped[str | None] = mapped_column(Text)
+    poster_url: Mapped[str | None] = mapped_column(Text)
+    video_sha256: Mapped[str | None] = mapped_column(String(64))
+    file_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    duration_seconds: Mapped[float | None] = mapped_column(Float)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    fps: Mapped[float | None] = mapped_column(Float)
+    codec: Mapped[str | None] = mapped_column(String(32))
+
+    error_type: Mapped[str | None] = mapped_column(String(128))
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+    #: Remote generation (VIDEO_PROVIDER=openai): the server's job and what was asked of it.
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    remote_status: Mapped[str | None] = mapped_column(String(16))
+    remote_model: Mapped[str | None] = mapped_column(String(128))
+    remote_size: Mapped[str | None] = mapped_column(String(16))
+    remote_seconds: Mapped[int | None] = mapped_column(Integer)
+    poll_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    poll_deadline_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: None means unknown (a price was not configured), never "free".
+    estimated_cost_usd: Mapped[float | None] = mapped_column(Float)
+    fallback_reason: Mapped[str | None] = mapped_column(Text)
+
+    events: Mapped[list[VideoJobEvent]] = relationship(
+        back_populates="job", order_by="VideoJobEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status in {state.value for state in TERMINAL_STATES}
+
+    @property
+    def resolution(self) -> str | None:
+        return f"{self.width}x{self.height}" if self.width and self.height else None
+
+
+class VideoJobEvent(Base):
+    """An append-only record of one state change; the trace log is built from these."""
+
+    __tablename__ = "video_job_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    #: What happened: queued, started, retrying, completed, failed, reused, enqueue_failed, ...
+    event: Mapped[str] = mapped_column(String(32))
+    #: The job's status after this event.
+    status: Mapped[str] = mapped_column(String(16))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    error_type: Mapped[str | None] = mapped_column(String(128))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    job: Mapped[VideoJob] = relationship(back_populates="events")
+
+
+class VideoRemoteSubmission(Base):
+    """The paid-submission ledger: one row per create call we intend to make.
+
+    The row is committed *before* the create request is sent, under a unique
+    idempotency key that is also sent to the server. A row with no `remote_id`
+    means the outcome is unknown: recovery looks the job up on the server
+    instead of creating it again.
+    """
+
+    __tablename__ = "video_remote_submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"), index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    base_url: Mapped[str] = mapped_column(String(512))
+    model: Mapped[str] = mapped_column(String(128))
+    intent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: How the remote id was learned: "created" (create answered) or "found" (looked up after a crash).
+    confirmed_by: Mapped[str | None] = mapped_column(String(16))
+
+
+class ProviderCircuitBreaker(Base):
+    """An endpoint + model that answered "gone"; jobs skip it until `open_until`."""
+
+    __tablename__ = "provider_circuit_breakers"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    base_url: Mapped[str] = mapped_column(String(512))
+    model: Mapped[str] = mapped_column(String(128))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    open_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(Text)
