@@ -1,0 +1,127 @@
+"""The Celery application: broker wiring, delivery settings and start-up checks. No task logic.
+
+Delivery is at-least-once: messages are acknowledged after the task returns
+(`task_acks_late`) and handed back if the worker process dies, one message at a
+time per process. The database, not the broker, decides whether a delivered
+job still needs work (see `worker.jobs.recorder.claim`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from celery import Celery, signals
+
+from worker.settings import Settings, SettingsError, get_settings
+
+log = logging.getLogger(__name__)
+
+#: Publishing happens inside the engine's request: give up within seconds, never hang it.
+PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5}
+#: Longer than any countdown we set (retry backoff 60 s, polls 30 s, lease deferrals up to the time
+#: limit) and any task run: on Redis an unacknowledged message comes back after this, so a shorter
+#: one would run late-acked tasks again and again. One value for broker and result backend.
+MIN_VISIBILITY_TIMEOUT_S = 3600
+#: On SIGTERM a worker finishes its current tasks for this long, then hands the rest back.
+SOFT_SHUTDOWN_TIMEOUT_S = 60
+#: Connecting to the broker, and waiting for one answer from Redis, may take this long.
+BROKER_CONNECT_TIMEOUT_S = 3
+REDIS_SOCKET_TIMEOUT_S = 3
+#: How long a process waits for the embedded SQLite broker's write lock.
+EMBEDDED_BROKER_BUSY_TIMEOUT_S = 30
+#: The soft time limit fires this long before the hard one (at most a quarter of it), so the job can record why.
+SOFT_LIMIT_MARGIN_S = 30
+
+
+def celery_config(settings: Settings) -> dict:
+    """The whole Celery configuration, derived from validated settings."""
+    config = {
+        "broker_url": settings.celery_broker_url,
+        "broker_connection_timeout": BROKER_CONNECT_TIMEOUT_S,
+        "broker_connection_retry_on_startup": True,
+        "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # A pool process that dies mid-task (OOM, SIGKILL) costs one retry, counted against
+        # max_retries, instead of an endless redelivery loop.
+        "task_retry_on_worker_lost": True,
+        "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_TIMEOUT_S,
+        "worker_enable_soft_shutdown_on_idle": True,
+        "beat_schedule": {
+            "reconcile-video-jobs": {"task": "reconcile_video_jobs", "schedule": float(settings.reconcile_interval_s)},
+        },
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": settings.task_time_limit_s,
+        "task_soft_time_limit": settings.task_time_limit_s - min(SOFT_LIMIT_MARGIN_S, settings.task_time_limit_s // 4),
+        "task_send_sent_event": True,
+        "worker_send_task_events": True,
+        "task_track_started": True,
+        "worker_hijack_root_logger": False,
+    }
+    if settings.celery_broker_url.startswith(("redis://", "rediss://")):
+        config["broker_transport_options"] = {
+            "visibility_timeout": visibility_timeout_s(settings),
+            "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_S,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
+        }
+        config["result_backend_transport_options"] = {"visibility_timeout": visibility_timeout_s(settings)}
+    if settings.uses_embedded_broker:
+        broker_file = Path(settings.celery_broker_url.removeprefix("sqla+sqlite:///"))
+        broker_file.parent.mkdir(parents=True, exist_ok=True)
+        # kombu's SQLAlchemy transport hands its options to create_engine().
+        config["broker_transport_options"] = {"connect_args": {"timeout": EMBEDDED_BROKER_BUSY_TIMEOUT_S}}
+    return config
+
+
+def visibility_timeout_s(settings: Settings) -> int:
+    return max(MIN_VISIBILITY_TIMEOUT_S, 3 * settings.task_time_limit_s)
+
+
+def create_app() -> Celery:
+    application = Celery("spendsense_video", include=["worker.tasks"])
+    application.conf.update(celery_config(get_settings()))
+    return application
+
+
+app = create_app()
+
+
+@signals.worker_init.connect
+def _refuse_to_start_unless_ready(**_kwargs) -> None:
+    """Stop the worker at start-up on bad settings or an unmigrated database."""
+    from worker.db.migrate import SchemaNotCurrentError, ensure_schema_current
+
+    try:
+        settings = get_settings()
+        ensure_schema_current(settings.database_url)
+    except (SettingsError, SchemaNotCurrentError) as exc:
+        print(f"spendsense-video worker cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    if settings.video_provider == "openai":
+        from worker.remote.sunsets import sunset_message
+
+        if message := sunset_message(settings.video_model):
+            log.warning("VIDEO_MODEL: %s; every job will use the fallback without calling the server", message)
+
+
+@signals.worker_process_init.connect
+def _fresh_connections_after_fork(**_kwargs) -> None:
+    """Pooled connections must not be shared with the parent process."""
+    from worker.db.session import dispose_engines
+
+    dispose_engines()
+
+
+def reconfigure(settings: Settings) -> None:
+    """Re-read broker settings after the environment changed (demo and tests), dropping old connections."""
+    from kombu import pools
+
+    app.conf.update(celery_config(settings))
+    pools.reset()  # kombu keeps process-wide connection and producer pools
+    app._pool = None
+    app.amqp._producer_pool = None

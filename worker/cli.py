@@ -1,0 +1,112 @@
+"""`spendsense-video`: the operator's command line (migrate, status, list, retry, requeue-stuck, probe, demo)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from worker.db.migrate import SchemaNotCurrentError
+from worker.settings import SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="spendsense-video", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("migrate", help="apply database migrations to DATABASE_URL")
+    commands.add_parser("status", help="jobs per state, oldest unfinished job, circuit breakers, recent failures")
+    commands.add_parser("probe", help="check, for free, that VIDEO_API_BASE_URL speaks the Videos API")
+    listing = commands.add_parser("list", help="recent jobs, newest first")
+    listing.add_argument("--user", help="only this user's jobs")
+    listing.add_argument("--state", choices=["queued", "running", "completed", "failed"])
+    listing.add_argument("--limit", type=int, default=50)
+    retry = commands.add_parser("retry", help="re-queue failed jobs")
+    retry.add_argument("job_ids", nargs="*", metavar="JOB_ID")
+    retry.add_argument("--failed", action="store_true", help="every failed job")
+    commands.add_parser("requeue-stuck", help="re-send messages of stuck jobs and rewrite lagging traces, now")
+    demo = commands.add_parser("demo", help="render videos for five sample users with a real worker")
+    demo.add_argument("--output-dir", type=Path, default=Path("data/demo"),
+                      help="where the demo keeps its database, broker, videos and traces (wiped first)")
+    demo.add_argument("--timeout-s", type=float, default=300.0, help="give up waiting after this long")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "migrate":
+            return _migrate()
+        if args.command == "status":
+            return _status()
+        if args.command == "probe":
+            return _probe()
+        if args.command in ("list", "retry", "requeue-stuck"):
+            return _operate(args)
+        from worker.demo import run_demo
+
+        return run_demo(args.output_dir, timeout_s=args.timeout_s)
+    except (SettingsError, SchemaNotCurrentError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _migrate() -> int:
+    from worker.db.migrate import upgrade_to_head
+    from worker.settings import get_settings
+
+    url = get_settings().database_url
+    revision = upgrade_to_head(url)
+    print(f"video database is at migration {revision} ({_redacted(url)})")
+    return 0
+
+
+def _status() -> int:
+    from worker.db.migrate import ensure_schema_current
+    from worker.jobs.overview import overview, render
+
+    ensure_schema_current()
+    print(render(overview()))
+    return 0
+
+
+def _operate(args: argparse.Namespace) -> int:
+    from worker.db.migrate import ensure_schema_current
+    from worker.jobs import operations
+    from worker.settings import get_settings
+
+    ensure_schema_current()
+    if args.command == "list":
+        jobs = operations.list_jobs(args.user, args.state, args.limit)
+        for job in jobs:
+            print(operations.format_job(job))
+        print(f"{len(jobs)} job(s)")
+        return 0
+    if args.command == "retry":
+        if not args.job_ids and not args.failed:
+            print("error: name job ids, or --failed", file=sys.stderr)
+            return 2
+        requeued = operations.retry_jobs(args.job_ids, all_failed=args.failed)
+        print(f"re-queued {len(requeued)} job(s)" + "".join(f"\n  {job_id}" for job_id in requeued))
+        return 0 if requeued or args.failed else 1
+    print(operations.requeue_stuck(get_settings()).summary())
+    return 0
+
+
+def _probe() -> int:
+    from worker.remote.probe import probe_server
+    from worker.settings import get_settings
+
+    settings = get_settings()
+    checks = probe_server(settings)
+    print(f"probing {settings.video_api_base_url or '(no VIDEO_API_BASE_URL)'} for model {settings.video_model or '-'}")
+    for check in checks:
+        print(f"  [{check.verdict:>4}] {check.name}: {check.detail}")
+    failed = any(check.verdict == "fail" for check in checks)
+    print("the server does not speak the Videos API as configured" if failed else "the server speaks the Videos API")
+    return 1 if failed else 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Job state: `recorder` writes every change after creation, `reader` answers questions."""

@@ -1,0 +1,145 @@
+"""The database is the source of truth: re-send the messages the broker lost, and catch up traces.
+
+Run by beat every VIDEO_RECONCILE_INTERVAL_S (`reconcile_video_jobs`) and by
+operators (`spendsense-video requeue-stuck`, `retry`): one code path.
+
+A job needs a new message when it is `queued` and nobody has touched it for
+VIDEO_STUCK_AFTER_S (Redis restarted or was flushed, a publish failed), or
+`running` with a lease that ended long ago (its worker died before
+acknowledging). A re-sent message is harmless for a job that was in fact fine:
+workers claim jobs with a compare-and-set. A remote job that already has a
+remote id resumes polling; one with an unconfirmed submission is looked up;
+neither is ever submitted again. Rows are locked while chosen (`FOR UPDATE SKIP
+LOCKED` on PostgreSQL), so two reconcilers never pick the same job.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select
+
+from worker.db.models import JobStatus, VideoJob, utcnow
+from worker.db.session import session_scope
+from worker.jobs.recorder import make_event
+from worker.settings import Settings
+from worker.traces import refresh_trace_file, trace_path
+
+log = logging.getLogger(__name__)
+
+#: Jobs examined per pass; the next pass takes the rest.
+BATCH_SIZE = 500
+
+
+@dataclass
+class ReconcileReport:
+    requeued: list[str] = field(default_factory=list)
+    gave_up: list[str] = field(default_factory=list)
+    traces_rewritten: int = 0
+
+    def summary(self) -> str:
+        return (f"re-enqueued {len(self.requeued)} stuck job(s), failed {len(self.gave_up)} that kept losing "
+                f"their message, rewrote {self.traces_rewritten} lagging trace file(s)")
+
+
+def reconcile(settings: Settings, publish, queue_size) -> ReconcileReport:
+    """One pass.
+
+    `publish(job_id)` sends a generate_video message; `queue_size()` counts messages waiting in
+    the broker. Of the queued jobs nobody has touched for a while, at most as many as the broker
+    lacks messages for are treated as lost (oldest first): a backlog is waiting, not lost.
+    """
+    report = ReconcileReport()
+    waiting = _waiting_messages(queue_size)
+    for job_id, give_up in _claim_stuck(settings, waiting):
+        (report.gave_up if give_up else report.requeued).append(job_id)
+    for job_id in report.requeued:
+        try:
+            publish(job_id)
+        except Exception as exc:  # the next pass tries again; the row says what happened
+            log.warning("job %s: re-enqueue failed: %s", job_id, type(exc).__name__)
+    report.traces_rewritten = _rewrite_lagging_traces(settings)
+    if report.requeued or report.gave_up:
+        log.warning("reconciler: %s", report.summary())
+    return report
+
+
+def quiet_queued(settings: Settings, now):
+    return and_(VideoJob.status == JobStatus.QUEUED.value,
+                VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s))
+
+
+def abandoned_running(settings: Settings, now):
+    return and_(
+        VideoJob.status == JobStatus.RUNNING.value,
+        VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s),
+        or_(VideoJob.lease_expires_at.is_(None), VideoJob.lease_expires_at < now),
+    )
+
+
+def _waiting_messages(queue_size) -> int | None:
+    try:
+        return queue_size()
+    except Exception as exc:  # cannot tell: do not mistake a backlog for a loss
+        log.warning("reconciler: broker queue size unknown (%s); queued jobs left alone", type(exc).__name__)
+        return None
+
+
+def _claim_stuck(settings: Settings, waiting: int | None) -> list[tuple[str, bool]]:
+    now = utcnow()
+    chosen = []
+    with session_scope() as session:
+        jobs = list(session.scalars(
+            select(VideoJob).where(abandoned_running(settings, now)).order_by(VideoJob.updated_at)
+            .limit(BATCH_SIZE).with_for_update(skip_locked=True)
+        ))
+        if waiting is not None:
+            quiet = session.scalar(select(func.count()).where(quiet_queued(settings, now))) or 0
+            lost = min(max(quiet - waiting, 0), BATCH_SIZE)
+            if lost:
+                jobs += session.scalars(
+                    select(VideoJob).where(quiet_queued(settings, now)).order_by(VideoJob.updated_at)
+                    .limit(lost).with_for_update(skip_locked=True)
+                )
+        for job in jobs:
+            give_up = job.enqueue_count >= settings.max_enqueues
+            if give_up:
+                message = (f"message lost {job.enqueue_count} times (broker restarted or flushed, or workers "
+                           "died); giving up")
+                job.status, job.finished_at, job.lease_expires_at = JobStatus.FAILED.value, now, None
+                job.error_type, job.error_message = "MessageLost", message
+                session.add(make_event(job.id, "failed", JobStatus.FAILED, job.attempt,
+                                       detail={"reason": message}))
+            else:
+                job.enqueue_count += 1
+                session.add(make_event(job.id, "reenqueued", JobStatus(job.status), job.attempt,
+                                       detail={"was": job.status, "quiet_s": round((now - job.updated_at)
+                                                                                   .total_seconds())}))
+            job.updated_at = now
+            chosen.append((job.id, give_up))
+    return chosen
+
+
+def _rewrite_lagging_traces(settings: Settings) -> int:
+    """Trace files older than their user's latest finished job (the engine's write raced the worker's)."""
+    since = utcnow() - timedelta(seconds=max(settings.reconcile_interval_s * 3, settings.stuck_after_s))
+    with session_scope() as session:
+        latest = session.execute(
+            select(VideoJob.user_id, VideoJob.finished_at)
+            .where(VideoJob.finished_at.is_not(None), VideoJob.finished_at > since)
+        ).all()
+    newest: dict[str, float] = {}
+    for user_id, finished_at in latest:
+        newest[user_id] = max(newest.get(user_id, 0.0), finished_at.timestamp())
+    rewritten = 0
+    for user_id, finished in newest.items():
+        path = trace_path(user_id, settings)
+        if not path.exists() or path.stat().st_mtime < finished:
+            try:
+                refresh_trace_file(user_id, settings)
+                rewritten += 1
+            except Exception as exc:
+                log.warning("reconciler: a trace file could not be rewritten: %s", type(exc).__name__)
+    return rewritten

@@ -1,0 +1,144 @@
+"""The paid-submission ledger and a job's remote fields. Never changes a job's status.
+
+Exactly-once submission rests on one rule: the intent to create (a row in
+`video_remote_submissions` with a unique idempotency key) is committed before
+the create request leaves the worker. Whoever finds an intent with no remote id
+knows the outcome is unknown and must look the job up, never create it blindly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+
+from worker.db.models import JobStatus, VideoJob, VideoRemoteSubmission, utcnow
+from worker.db.session import session_scope
+from worker.jobs.recorder import make_event
+from worker.remote.api import RemoteVideo
+
+
+@dataclass(frozen=True)
+class Submission:
+    id: int
+    idempotency_key: str
+    model: str
+    intent_at: datetime
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    """What the database knows about a job's remote side."""
+
+    remote_id: str | None
+    remote_status: str | None
+    poll_count: int
+    poll_deadline_at: datetime | None
+    submissions: int  # paid or possibly paid (created, found, or outcome unknown)
+    open_submission: Submission | None  # intent recorded, outcome unknown
+
+
+def remote_state(job_id: str) -> RemoteState:
+    with session_scope() as session:
+        job = session.get_one(VideoJob, job_id)
+        count = session.scalar(
+            select(func.count()).where(
+                VideoRemoteSubmission.job_id == job_id,
+                or_(VideoRemoteSubmission.confirmed_by.is_(None),
+                    VideoRemoteSubmission.confirmed_by.in_(("created", "found"))),
+            )
+        ) or 0
+        pending = session.scalar(
+            select(VideoRemoteSubmission)
+            .where(VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.confirmed_by.is_(None))
+            .order_by(VideoRemoteSubmission.id.desc())
+            .limit(1)
+        )
+        return RemoteState(job.remote_id, job.remote_status, job.poll_count, job.poll_deadline_at, count,
+                           _submission(pending) if pending is not None else None)
+
+
+def record_intent(job_id: str, base_url: str, model: str, attempt: int) -> Submission:
+    """Commit the intent to create the job's next submission. Raises IntegrityError on a race."""
+    with session_scope() as session:
+        number = (session.scalar(select(func.count()).where(VideoRemoteSubmission.job_id == job_id)) or 0) + 1
+        row = VideoRemoteSubmission(job_id=job_id, idempotency_key=f"{job_id}:{number}", base_url=base_url,
+                                    model=model, intent_at=utcnow())
+        session.add(row)
+        session.add(make_event(job_id, "submitting", JobStatus.RUNNING, attempt,
+                               detail={"idempotency_key": row.idempotency_key, "model": model}))
+        session.flush()
+        return _submission(row)
+
+
+def confirm(submission: Submission, remote: RemoteVideo, *, by: str, attempt: int, deadline_s: int,
+            cost_per_second_usd: float | None) -> None:
+    """Record the server's job id (from the create reply, or `found` by lookup after a crash)."""
+    now = utcnow()
+    with session_scope() as session:
+        row = session.get_one(VideoRemoteSubmission, submission.id)
+        row.remote_id, row.confirmed_at, row.confirmed_by = remote.id, now, by
+        job = session.get_one(VideoJob, row.job_id)
+        seconds = _int(remote.seconds)
+        job.remote_id, job.remote_status, job.remote_model = remote.id, remote.status, remote.model
+        job.remote_size, job.remote_seconds = remote.size, seconds
+        job.poll_deadline_at = now + timedelta(seconds=deadline_s)
+        job.estimated_cost_usd = (
+            round(seconds * cost_per_second_usd, 4) if cost_per_second_usd is not None and seconds else None
+        )
+        session.add(make_event(job.id, "submitted", JobStatus.RUNNING, attempt,
+                               detail={"remote_id": remote.id, "confirmed_by": by, "model": remote.model,
+                                       "remote_status": remote.status, "idempotency_key": row.idempotency_key}))
+
+
+def close_unsent(submission: Submission, how: str) -> None:
+    """The create certainly started nothing (`rejected` with a verdict, or `unsent`): nothing to recover."""
+    with session_scope() as session:
+        row = session.get_one(VideoRemoteSubmission, submission.id)
+        row.confirmed_at, row.confirmed_by = utcnow(), how
+
+
+def restart_deadline(job_id: str, deadline_s: int) -> RemoteState:
+    """A re-queued remote job gets a fresh polling deadline."""
+    with session_scope() as session:
+        session.get_one(VideoJob, job_id).poll_deadline_at = utcnow() + timedelta(seconds=deadline_s)
+    return remote_state(job_id)
+
+
+def forget(job_id: str, reason: str, attempt: int) -> None:
+    """The server lost the job (404 on a known id): clear it so one new submission may be made."""
+    with session_scope() as session:
+        job = session.get_one(VideoJob, job_id)
+        session.add(make_event(job_id, "remote_forgotten", JobStatus.RUNNING, attempt,
+                               detail={"remote_id": job.remote_id, "reason": reason}))
+        job.remote_id = job.remote_status = None
+
+
+def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> None:
+    """Count a status check; append an event only when the remote status changes."""
+    with session_scope() as session:
+        job = session.get_one(VideoJob, job_id)
+        job.poll_count += 1
+        if job.remote_status != remote.status:
+            session.add(make_event(job_id, f"remote_{remote.status}", JobStatus.RUNNING, attempt,
+                                   detail={"remote_id": remote.id, "progress": remote.progress}))
+        job.remote_status = remote.status
+
+
+def record_breaker_opened(job_id: str, base_url: str, model: str, reason: str, attempt: int) -> None:
+    """This job is the one that found the endpoint gone and opened the circuit breaker."""
+    with session_scope() as session:
+        session.add(make_event(job_id, "circuit_opened", JobStatus.RUNNING, attempt,
+                               detail={"base_url": base_url, "model": model, "reason": reason}))
+
+
+def _submission(row: VideoRemoteSubmission) -> Submission:
+    return Submission(row.id, row.idempotency_key, row.model, row.intent_at)
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(float(value)) if value is not None else None
+    except ValueError:
+        return None

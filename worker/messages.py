@@ -1,0 +1,28 @@
+"""The only ways anything sends or counts `generate_video` messages. The message is the job id."""
+
+from __future__ import annotations
+
+#: Celery's default queue, which the worker consumes.
+QUEUE_NAME = "celery"
+TASK_NAME = "generate_video"
+
+
+def publish_job(job_id: str) -> None:
+    """Send generate_video(job_id); the Celery task id is the job id, so Flower shows job ids only."""
+    from worker.celery_app import app
+
+    app.send_task(TASK_NAME, args=[job_id], task_id=job_id)
+
+
+def queue_size() -> int:
+    """Messages waiting in the broker's queue (not those already held by workers).
+
+    Declares the queue and its binding first: after Redis restarts empty (or is flushed) the
+    binding is gone too, and without it new messages would have no route.
+    """
+    from worker.celery_app import app
+
+    with app.connection_for_write() as connection:
+        queue = app.amqp.queues[QUEUE_NAME](connection.default_channel)
+        queue.declare()
+        return queue.queue_declare().message_count  # (Redis has no key for an empty queue: not passive)

@@ -1,0 +1,136 @@
+"""Make one job's result down the fallback chain: remote → local → poster → none. No Celery here.
+
+The task calls `advance` once per delivery. A remote tier may answer `Pending`
+(the task re-publishes itself to check later); every other path ends in an
+`Outcome` or raises. Each step down the chain is recorded with its reason, and
+only a clear verdict moves a job down: a temporary error is retried first and
+falls through only on the last attempt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, TransientVideoError
+from worker.jobs import recorder
+from worker.jobs.recorder import ClaimedJob, Outcome
+from worker.prompts import UtilizationFigures, find_template
+from worker.providers import ProducedVideo, VideoRequest, get_provider
+from worker.remote import generation
+from worker.remote.generation import Pending
+from worker.render.probe import check_deliverable, probe_video
+from worker.settings import Settings
+from worker.storage import store_poster, store_video
+
+log = logging.getLogger(__name__)
+
+REMOTE_PROVIDER = generation.PROVIDER_NAME
+#: The last tier that still gives the user something to look at.
+POSTER_TIER = "poster"
+
+__all__ = ["Pending", "advance", "build_request"]
+
+
+def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outcome | Pending:
+    """Take the job one step further.
+
+    Raises:
+        TransientVideoError: try again later (never on the last attempt, which falls back instead).
+        InvalidVideoInput: the job itself is unusable; no tier can help.
+        NoVideoAvailable: every tier failed.
+    """
+    started = time.monotonic()
+    if settings.video_provider == REMOTE_PROVIDER and job.fallback_tier is None:
+        try:
+            with _workdir(settings) as workdir:
+                step = generation.advance(job, settings, workdir)
+                if isinstance(step, Pending):
+                    return step
+                return _finish(step.produced, settings, started)
+        except FallbackNeeded as exc:
+            reason, kind = str(exc), exc.kind
+        except TransientVideoError as exc:
+            if not last_attempt:
+                raise
+            reason, kind = f"gave up after retries: {exc}", "exhausted"
+        job = _fall_back(job, "local", reason, kind)
+    return _local_tiers(job, settings, last_attempt, started)
+
+
+def _local_tiers(job: ClaimedJob, settings: Settings, last_attempt: bool, started: float) -> Outcome:
+    request = build_request(job)
+    primary = "local" if settings.video_provider == REMOTE_PROVIDER else settings.video_provider
+    tiers = [POSTER_TIER] if job.fallback_tier == POSTER_TIER else [primary, POSTER_TIER]
+    reasons = []
+    for index, tier in enumerate(tiers):
+        try:
+            with _workdir(settings) as workdir:
+                return _finish(get_provider(tier).produce(request, workdir), settings, started)
+        except InvalidVideoInput:
+            raise
+        except TransientVideoError as exc:
+            if not last_attempt:
+                raise
+            reason, kind = f"gave up after retries: {exc}", "exhausted"
+        except Exception as exc:
+            reason, kind = f"{type(exc).__name__}: {exc}", "permanent"
+        reasons.append(f"{tier}: {reason}")
+        job = _fall_back(job, tiers[index + 1] if index + 1 < len(tiers) else "none", reason, kind)
+    raise NoVideoAvailable("no tier could make a video or poster (" + "; ".join(reasons) + ")")
+
+
+def build_request(job: ClaimedJob) -> VideoRequest:
+    """Rebuild the storyboard from the job's stored figures and template.
+
+    Raises:
+        InvalidVideoInput: the stored figures or template no longer make sense.
+    """
+    template = find_template(job.persona, job.topic)
+    if template.version != job.template_version:
+        raise InvalidVideoInput(
+            f"job was queued with template {job.template_id} v{job.template_version}, "
+            f"this worker has v{template.version}"
+        )
+    try:
+        figures = UtilizationFigures(**job.input["figures"])
+    except (KeyError, TypeError) as exc:
+        raise InvalidVideoInput(f"job input has no usable figures: {exc}") from None
+    return VideoRequest(job_id=job.id, prompt=job.prompt, storyboard=template.storyboard(figures))
+
+
+def _finish(produced: ProducedVideo, settings: Settings, started: float) -> Outcome:
+    """Probe and store what a tier produced, and describe it."""
+    try:
+        if produced.video_path is None:
+            poster_url = store_poster(produced.poster_path, settings)
+            return Outcome(produced.provider, produced.renderer_version, None, poster_url, None, None, None, None,
+                           None, None, None, round(time.monotonic() - started, 3))
+        probe = check_deliverable(probe_video(produced.video_path))
+        stored = store_video(produced.video_path, produced.poster_path, settings)
+    except OSError as exc:
+        raise TransientVideoError(f"storage error: {exc}") from exc
+    return Outcome(
+        provider=produced.provider, renderer_version=produced.renderer_version, video_url=stored.url,
+        poster_url=stored.poster_url, video_sha256=stored.sha256, file_size_bytes=probe.file_size_bytes,
+        duration_seconds=probe.duration_seconds, width=probe.width, height=probe.height, fps=probe.fps,
+        codec=probe.codec, generation_time_seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _fall_back(job: ClaimedJob, tier: str, reason: str, kind: str) -> ClaimedJob:
+    log.warning("job %s falls back to %s (%s): %s", job.id, tier, kind, reason)
+    recorder.guarded(recorder.record_fallback, job.id, tier=tier, reason=reason, kind=kind, attempt=job.attempt)
+    return dataclasses.replace(job, fallback_tier=tier)
+
+
+@contextmanager
+def _workdir(settings: Settings) -> Iterator[Path]:
+    settings.video_storage_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=settings.video_storage_dir, prefix=".work-") as directory:
+        yield Path(directory)

@@ -1,0 +1,161 @@
+"""Move one remote job one step: submit (or recover), check on it, or download it. Never wait.
+
+Each call returns quickly with either `Pending` (ask again after `poll_after_s`;
+the task re-publishes itself with that countdown, so no worker slot is held
+while the server renders) or `Downloaded` (the files are in our scratch
+directory). Clear terminal verdicts raise `FallbackNeeded`; temporary trouble
+raises `RemoteRetryable`, which Celery retries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+
+from worker.db.models import utcnow
+from worker.errors import FallbackNeeded, RemoteJobForgotten, RemoteRetryable
+from worker.jobs import remote_ledger
+from worker.jobs.recorder import ClaimedJob, guarded
+from worker.providers.base import ProducedVideo
+from worker.remote.api import RemoteGone, RemoteVideo, VideosApi
+from worker.remote.breaker import open_breaker_reason, trip
+from worker.remote.sunsets import sunset_message
+from worker.settings import Settings
+
+#: The server's poll hint is honoured within these bounds.
+MIN_POLL_S, MAX_POLL_S = 0.5, 30.0
+#: Without a hint: 2 s, then doubling, capped at MAX_POLL_S.
+DEFAULT_FIRST_POLL_S = 2.0
+#: A job the server forgot gets one new submission; a third is never paid for.
+MAX_SUBMISSIONS_PER_JOB = 2
+#: Clock difference tolerated between us and the server when looking a job up.
+LOOKUP_CLOCK_SKEW_S = 60
+#: Added to twice the request timeout before an unlisted create is taken as never arrived.
+CREATE_SETTLE_MARGIN_S = 30
+PROVIDER_NAME = "openai"
+
+
+@dataclass(frozen=True)
+class Pending:
+    poll_after_s: float
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    produced: ProducedVideo
+    remote: RemoteVideo
+
+
+def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded:
+    """One step of the job's remote life. Raises FallbackNeeded or RemoteRetryable."""
+    base_url, model = settings.video_api_base_url, settings.video_model
+    api = VideosApi.shared(base_url, settings.video_api_key.get_secret_value(), settings.video_api_timeout_s)
+    try:
+        return _step(api, job, settings, workdir)
+    except RemoteGone as exc:
+        trip(base_url, model, str(exc), settings.video_breaker_cooldown_s)
+        guarded(remote_ledger.record_breaker_opened, job.id, base_url, model, str(exc), job.attempt)
+        raise
+
+
+def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded:
+    state = remote_ledger.remote_state(job.id)
+    hint = None
+    if state.remote_id is None:
+        remote = _submit_or_recover(api, job, settings, state)
+    else:
+        if state.poll_deadline_at is None:  # re-queued by an operator: a fresh deadline
+            state = remote_ledger.restart_deadline(job.id, settings.video_poll_deadline_s)
+        if utcnow() > state.poll_deadline_at:
+            raise FallbackNeeded(f"remote job {state.remote_id} did not finish within "
+                                 f"{settings.video_poll_deadline_s}s", kind="deadline")
+        try:
+            remote, hint = api.retrieve(state.remote_id)
+        except RemoteJobForgotten as exc:
+            remote_ledger.forget(job.id, str(exc), job.attempt)
+            remote = _submit_or_recover(api, job, settings, remote_ledger.remote_state(job.id))
+    remote_ledger.record_poll(job.id, remote, job.attempt)
+    if remote.status in ("queued", "in_progress"):
+        delay = _poll_delay(hint, state.poll_count)
+        if state.poll_deadline_at is not None:  # never sleep past the deadline: check it on time
+            delay = min(delay, max((state.poll_deadline_at - utcnow()).total_seconds(), 0) + MIN_POLL_S)
+        return Pending(delay)
+    if remote.status != "completed":
+        raise FallbackNeeded(f"server reports the job {remote.status}: {remote.error or 'no reason given'}",
+                             kind="failed")
+    if remote.expires_at is not None and remote.expires_at < utcnow().timestamp():
+        raise FallbackNeeded(f"content of {remote.id} expired before it was downloaded", kind="expired")
+    video = api.download(remote.id, workdir / "video.mp4")
+    poster = _thumbnail(api, remote.id, workdir / "poster.jpg")
+    return Downloaded(ProducedVideo(video, poster, PROVIDER_NAME, f"{PROVIDER_NAME}:{remote.model}"), remote)
+
+
+def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, state) -> RemoteVideo:
+    """Create the remote job at most once per submission; an unknown outcome is looked up, not repaid."""
+    submission = state.open_submission
+    if submission is not None:
+        found = api.find(prompt=job.prompt, model=submission.model,
+                         since=submission.intent_at - timedelta(seconds=LOOKUP_CLOCK_SKEW_S))
+        if found is not None:
+            _confirm(submission, found, "found", job, settings)
+            return found
+        settle_s = create_settle_s(settings)
+        waited_s = (utcnow() - submission.intent_at).total_seconds()
+        if waited_s < settle_s:  # a slow server may still be creating it: look again, never re-send yet
+            raise RemoteRetryable(f"create outcome unknown and not listed yet; looking again "
+                                  f"(waited {waited_s:.0f}s of {settle_s:.0f}s)",
+                                  retry_after_s=max((settle_s - waited_s) / 2, MIN_POLL_S))
+        # Not listed long after the request could have arrived: it never did. Send it, same key.
+    else:
+        if message := sunset_message(settings.video_model):
+            raise FallbackNeeded(message, kind="sunset")
+        if reason := open_breaker_reason(settings.video_api_base_url, settings.video_model):
+            raise FallbackNeeded(reason, kind="breaker")
+        if state.submissions >= MAX_SUBMISSIONS_PER_JOB:
+            raise FallbackNeeded(f"server lost the job {state.submissions} times; not paying again",
+                                 kind="forgotten")
+        try:
+            submission = remote_ledger.record_intent(job.id, settings.video_api_base_url, settings.video_model,
+                                                     job.attempt)
+        except IntegrityError:
+            raise FallbackNeeded("another worker recorded this submission first", kind="permanent") from None
+    try:
+        remote = api.create(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
+                            size=settings.video_size, idempotency_key=submission.idempotency_key)
+    except FallbackNeeded:
+        remote_ledger.close_unsent(submission, "rejected")
+        raise
+    except RemoteRetryable as exc:
+        if not exc.reached_server:  # refused before anything was created: nothing to look up later
+            remote_ledger.close_unsent(submission, "unsent")
+        raise
+    _confirm(submission, remote, "created", job, settings)
+    return remote
+
+
+def create_settle_s(settings: Settings) -> float:
+    """How long after a create with unknown outcome it must appear in the list if it arrived."""
+    return 2 * settings.video_api_timeout_s + CREATE_SETTLE_MARGIN_S
+
+
+def _confirm(submission, remote: RemoteVideo, by: str, job: ClaimedJob, settings: Settings) -> None:
+    remote_ledger.confirm(submission, remote, by=by, attempt=job.attempt, deadline_s=settings.video_poll_deadline_s,
+                          cost_per_second_usd=settings.video_cost_per_second_usd)
+
+
+def _poll_delay(hint_s: float | None, polls_so_far: int) -> float:
+    if hint_s is None:
+        hint_s = DEFAULT_FIRST_POLL_S * 2 ** min(polls_so_far, 6)
+    return min(max(hint_s, MIN_POLL_S), MAX_POLL_S)
+
+
+def _thumbnail(api: VideosApi, video_id: str, destination: Path) -> Path | None:
+    """The server's thumbnail when it offers one; a missing thumbnail never fails the job."""
+    try:
+        return api.download(video_id, destination, variant="thumbnail")
+    except Exception:
+        return None
+

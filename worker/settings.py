@@ -1,0 +1,219 @@
+"""The one place configuration is read.
+
+Every setting comes from an environment variable (or a `.env` file in the working
+directory) and is validated when it is first loaded, so a bad value stops the
+worker at start-up instead of failing a job an hour later. Relative paths are
+resolved against the working directory once, so the engine and a worker started
+from the same directory always agree on where the database and files are.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+#: Where the embedded default keeps its SQLite files when nothing else is configured.
+DEFAULT_DATA_DIR = Path("data")
+#: Brokers Celery can reach without extra plugins; anything else is a typo.
+KNOWN_BROKER_SCHEMES = ("sqla+sqlite", "sqla+postgresql", "redis", "rediss", "amqp", "pyamqp", "memory", "filesystem")
+
+
+class SettingsError(RuntimeError):
+    """Configuration is missing or invalid; the message says which variable to fix."""
+
+
+class Settings(BaseSettings):
+    """Typed view of the environment. Field docs double as the README's table."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL"),
+        description="SQLAlchemy URL of the video_jobs database (default: SQLite file data/video_jobs.sqlite).",
+    )
+    celery_broker_url: str = Field(
+        default="", validation_alias=AliasChoices("CELERY_BROKER_URL"),
+        description="Broker URL (default: embedded SQLite broker data/broker.sqlite; redis://... for production).",
+    )
+    video_generation_enabled: bool = Field(
+        default=False, validation_alias=AliasChoices("VIDEO_GENERATION_ENABLED", "SORA_ENABLED"),
+        description="Feature flag: false makes the engine hooks a no-op (SORA_ENABLED is honoured too).",
+    )
+    video_provider: str = Field(
+        default="local", validation_alias=AliasChoices("VIDEO_PROVIDER"),
+        description="Which provider renders videos: `local` (embedded renderer).",
+    )
+    video_storage_dir: Path = Field(
+        default=DEFAULT_DATA_DIR / "videos", validation_alias=AliasChoices("VIDEO_STORAGE_DIR"),
+        description="Directory where finished videos and posters are stored, content-addressed.",
+    )
+    video_public_base_url: str = Field(
+        default="", validation_alias=AliasChoices("VIDEO_PUBLIC_BASE_URL"),
+        description="Public URL prefix serving VIDEO_STORAGE_DIR; empty gives file:// URLs.",
+    )
+    trace_dir: Path = Field(
+        default=Path("docs/traces"), validation_alias=AliasChoices("TRACE_DIR"),
+        description="Directory of the engine's per-user trace JSON files, updated when jobs finish.",
+    )
+    task_time_limit_s: int = Field(
+        default=600, ge=10, validation_alias=AliasChoices("VIDEO_TASK_TIME_LIMIT_S"),
+        description="Hard limit for one run of generate_video (a soft limit fires shortly before); "
+                    "also how long a worker's claim on a job lasts.",
+    )
+    # -- the reconciler (run by beat) ------------------------------------------------------------
+    reconcile_interval_s: int = Field(
+        default=60, ge=1, validation_alias=AliasChoices("VIDEO_RECONCILE_INTERVAL_S"),
+        description="How often beat runs the reconciler.",
+    )
+    stuck_after_s: int = Field(
+        default=300, ge=1, validation_alias=AliasChoices("VIDEO_STUCK_AFTER_S"),
+        description="A queued job untouched this long (beyond what the broker queue still holds), or a "
+                    "running job whose lease ended, gets its message re-sent.",
+    )
+    max_enqueues: int = Field(
+        default=6, ge=1, validation_alias=AliasChoices("VIDEO_MAX_ENQUEUES"),
+        description="Messages sent for one job (first one included) before a job that keeps losing them fails.",
+    )
+    # -- remote provider (VIDEO_PROVIDER=openai): an OpenAI-compatible Videos API -----------------
+    video_api_base_url: str = Field(
+        default="", validation_alias=AliasChoices("VIDEO_API_BASE_URL"),
+        description="Base URL of the OpenAI-compatible server, e.g. https://litellm.internal/v1.",
+    )
+    video_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VIDEO_API_KEY", "SORA_API_KEY", "OPENAI_API_KEY"),
+        description="API key (falls back to SORA_API_KEY, then OPENAI_API_KEY). Never logged or stored.",
+    )
+    video_model: str = Field(
+        default="", validation_alias=AliasChoices("VIDEO_MODEL"),
+        description="Model name the server knows, e.g. veo-3, wan-2.2.",
+    )
+    video_size: str = Field(
+        default="1280x720", pattern=r"^\d{3,4}x\d{3,4}$", validation_alias=AliasChoices("VIDEO_SIZE"),
+        description="Requested WIDTHxHEIGHT; must be at least 1280x720.",
+    )
+    video_seconds: int = Field(
+        default=8, ge=5, le=10, validation_alias=AliasChoices("VIDEO_SECONDS"),
+        description="Requested clip length in seconds (5-10).",
+    )
+    video_api_timeout_s: float = Field(
+        default=30.0, gt=0, validation_alias=AliasChoices("VIDEO_API_TIMEOUT_S"),
+        description="Timeout of one HTTP request to the video server.",
+    )
+    video_poll_deadline_s: int = Field(
+        default=1800, ge=10, validation_alias=AliasChoices("VIDEO_POLL_DEADLINE_S"),
+        description="A remote job not finished this long after submission goes to the fallback.",
+    )
+    video_breaker_cooldown_s: int = Field(
+        default=900, ge=1, validation_alias=AliasChoices("VIDEO_BREAKER_COOLDOWN_S"),
+        description="How long jobs skip a removed model/endpoint before trying it again.",
+    )
+    video_cost_per_second_usd: float | None = Field(
+        default=None, ge=0, validation_alias=AliasChoices("VIDEO_COST_PER_SECOND_USD"),
+        description="Price per generated second, for the cost estimate; unset records cost as unknown.",
+    )
+
+    @field_validator("video_provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        from worker.providers import provider_names
+
+        value = value.strip().lower()
+        if value not in provider_names():
+            raise ValueError(f"unknown provider {value!r}; choose one of {', '.join(provider_names())}")
+        return value
+
+    @field_validator("video_public_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _resolve_defaults(self) -> Settings:
+        self.video_storage_dir = self.video_storage_dir.expanduser().resolve()
+        self.trace_dir = self.trace_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = _sqlite_url(DEFAULT_DATA_DIR / "video_jobs.sqlite")
+        for short in ("postgres://", "postgresql://"):  # Heroku's form; psycopg 3 is our driver
+            if self.database_url.startswith(short):
+                self.database_url = "postgresql+psycopg://" + self.database_url.removeprefix(short)
+        if not self.celery_broker_url:
+            self.celery_broker_url = "sqla+" + _sqlite_url(DEFAULT_DATA_DIR / "broker.sqlite")
+        try:
+            make_url(self.database_url)
+        except Exception as exc:
+            raise ValueError(f"DATABASE_URL is not a SQLAlchemy URL: {exc}") from None
+        scheme = self.celery_broker_url.split("://", 1)[0]
+        if scheme not in KNOWN_BROKER_SCHEMES:
+            raise ValueError(f"CELERY_BROKER_URL scheme {scheme!r} is not one of {', '.join(KNOWN_BROKER_SCHEMES)}")
+        if self.video_provider == "openai":
+            self._check_remote()
+        return self
+
+    def _check_remote(self) -> None:
+        missing = [name for name, value in (("VIDEO_API_BASE_URL", self.video_api_base_url),
+                                            ("VIDEO_API_KEY", self.video_api_key), ("VIDEO_MODEL", self.video_model))
+                   if not value]
+        if missing:
+            raise ValueError(f"VIDEO_PROVIDER=openai needs {', '.join(missing)}")
+        if not self.video_api_base_url.startswith(("http://", "https://")):
+            raise ValueError("VIDEO_API_BASE_URL must start with http:// or https://")
+        width, height = (int(part) for part in self.video_size.split("x"))
+        if width < 1280 or height < 720:
+            raise ValueError(f"VIDEO_SIZE {self.video_size} is under 1280x720")
+        if self.video_api_timeout_s * 3 >= self.task_time_limit_s:
+            raise ValueError("VIDEO_API_TIMEOUT_S must be under a third of VIDEO_TASK_TIME_LIMIT_S")
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.celery_broker_url.startswith("sqla+sqlite")
+
+
+class _FeatureFlag(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    enabled: bool = Field(default=False, validation_alias=AliasChoices("VIDEO_GENERATION_ENABLED", "SORA_ENABLED"))
+
+
+def feature_enabled() -> bool:
+    """The feature flag; off means off even when other settings are broken (then only the flag is read)."""
+    try:
+        return get_settings().video_generation_enabled
+    except SettingsError:
+        pass
+    try:
+        return _FeatureFlag().enabled
+    except ValidationError:
+        return True  # an unreadable flag: let the full settings explain the error
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.expanduser().resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Load and validate settings once per process.
+
+    Raises:
+        SettingsError: a variable is invalid; the message names it.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'/'.join(str(part) for part in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid video worker configuration: {problems}") from None
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings (tests and the demo change the environment)."""
+    get_settings.cache_clear()
+    return get_settings()

@@ -1,0 +1,82 @@
+"""Where finished videos live: content-addressed files under VIDEO_STORAGE_DIR.
+
+Names come from the file's sha256, so storing the same video twice (a
+re-delivered message, two users with the same figures) keeps one file. No user
+data ever becomes part of a path; `safe_filename` is for the few places (trace
+files) where a user id must name a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from worker.settings import Settings
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+#: How much of a file is hashed per read.
+_CHUNK_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class StoredVideo:
+    path: Path
+    url: str
+    sha256: str
+    poster_url: str | None
+
+
+def store_video(video: Path, poster: Path | None, settings: Settings) -> StoredVideo:
+    """Copy `video` (and its poster) into storage under their content hashes."""
+    digest = file_sha256(video)
+    stored = _place(video, digest, ".mp4", settings.video_storage_dir)
+    poster_url = store_poster(poster, settings) if poster is not None else None
+    return StoredVideo(stored, public_url(stored, settings), digest, poster_url)
+
+
+def store_poster(poster: Path, settings: Settings) -> str:
+    """Copy a poster image into storage; returns its URL."""
+    return public_url(_place(poster, file_sha256(poster), poster.suffix, settings.video_storage_dir), settings)
+
+
+def public_url(path: Path, settings: Settings) -> str:
+    """`VIDEO_PUBLIC_BASE_URL` + the path inside storage, or a file:// URL."""
+    if settings.video_public_base_url:
+        relative = path.resolve().relative_to(settings.video_storage_dir)
+        return f"{settings.video_public_base_url}/{relative.as_posix()}"
+    return path.resolve().as_uri()
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def safe_filename(name: str) -> str:
+    """A single path component for `name` that cannot escape its directory.
+
+    Characters other than letters, digits, `_`, `-` and `.` become `_`, leading
+    dots are dropped, and a short hash keeps two altered names from colliding.
+    """
+    cleaned = _UNSAFE.sub("_", name).lstrip(".")[:100]
+    if cleaned == name and cleaned:
+        return cleaned
+    return f"{cleaned or 'id'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def _place(source: Path, digest: str, suffix: str, root: Path) -> Path:
+    target = root / digest[:2] / f"{digest}{suffix}"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
+    return target

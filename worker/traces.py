@@ -1,0 +1,152 @@
+"""The video part of a user's trace: built from the database, merged into the engine's JSON.
+
+`apply_video_fields` is pure over the database: it fills each recommendation
+that has a `video_job_id` and rebuilds `video_generation_log` from the events
+table. Because the log is rebuilt rather than appended to, any number of
+writers converge on the same content; `refresh_trace_file` only has to keep
+their file writes from interleaving (a lock) and never leave a half-written
+file (write to a temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+from worker.db.models import JobStatus, VideoJob, VideoJobEvent
+from worker.jobs import reader
+from worker.settings import Settings
+from worker.storage import safe_filename
+
+log = logging.getLogger(__name__)
+
+#: How long a writer waits for another process holding the trace file's lock.
+TRACE_LOCK_TIMEOUT_S = 30
+#: Trace files are read by the engine's other tools: owner writes, everyone reads.
+TRACE_FILE_MODE = 0o644
+
+
+def recommendations_of(trace: dict[str, Any]) -> list[Any]:
+    """The engine keeps recommendations at trace["recommendations"]["recommendations"]."""
+    block = trace.get("recommendations")
+    if isinstance(block, dict):
+        block = block.get("recommendations")
+    return block if isinstance(block, list) else []
+
+
+def apply_video_fields(trace: dict[str, Any]) -> dict[str, Any]:
+    """Fill video fields and the generation log of `trace` in place, and return it."""
+    recs = [rec for rec in recommendations_of(trace) if isinstance(rec, dict) and rec.get("video_job_id")]
+    jobs = reader.jobs_by_id(str(rec["video_job_id"]) for rec in recs)
+    for rec in recs:
+        job = jobs.get(str(rec["video_job_id"]))
+        if job is None:
+            rec["video_status"] = JobStatus.NOT_FOUND.value
+            continue
+        rec["video_status"] = job.status
+        rec["video_url"] = job.video_url
+        rec["video_metadata"] = video_metadata(job)
+        if job.status == JobStatus.FAILED.value:
+            rec["video_error"] = job.error_message
+        else:
+            rec.pop("video_error", None)
+    user_id = trace.get("user_id")
+    if isinstance(user_id, str):
+        trace["video_generation_log"] = [log_entry(event, job) for event, job in reader.user_events(user_id)]
+    return trace
+
+
+def video_metadata(job: VideoJob) -> dict[str, Any]:
+    return {
+        "status": job.status,
+        "duration_seconds": job.duration_seconds,
+        "resolution": job.resolution,
+        "generated_at": job.finished_at.isoformat() if job.status == JobStatus.COMPLETED.value else None,
+        "prompt_hash": job.prompt_hash,
+        "template_version": job.template_version,
+        "generation_time_seconds": job.generation_time_seconds,
+        "provider": job.provider,
+        "renderer_version": job.renderer_version,
+        "file_size_bytes": job.file_size_bytes,
+        "poster_url": job.poster_url,
+        "fallback_used": job.fallback_used,
+        "fallback_tier": job.fallback_tier,
+        "fallback_reason": job.fallback_reason,
+        "remote_id": job.remote_id,
+        "model": job.remote_model,
+        "estimated_cost_usd": job.estimated_cost_usd,
+    }
+
+
+def log_entry(event: VideoJobEvent, job: VideoJob) -> dict[str, Any]:
+    completed = event.event in ("completed", "reused")
+    detail = event.detail or {}
+    return {
+        "timestamp": event.created_at.isoformat(),
+        "job_id": job.id,
+        "topic": job.topic,
+        "event": event.event,
+        "status": event.status,
+        "attempt": event.attempt,
+        "video_url": job.video_url if completed else None,
+        "generation_time_seconds": job.generation_time_seconds if completed else None,
+        "retry_count": max(event.attempt - 1, 0),
+        "error": f"{event.error_type}: {event.error_message}" if event.error_type else detail.get("reason"),
+        "fallback_used": job.fallback_used if completed or event.event == "fallback" else False,
+        "fallback_tier": detail.get("tier") if event.event == "fallback" else (job.fallback_tier if completed else None),
+    }
+
+
+def trace_path(user_id: str, settings: Settings) -> Path:
+    return settings.trace_dir / f"{safe_filename(user_id)}.json"
+
+
+def refresh_trace_file(user_id: str, settings: Settings) -> Path | None:
+    """Rewrite the user's trace file from the database, keeping everything else in it.
+
+    Creates the file when the engine has not written one yet. A file that is
+    not valid JSON is left untouched (it is the engine's, not ours to destroy).
+    """
+    path = trace_path(user_id, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with trace_write_lock(path):
+        if path.exists():
+            try:
+                trace = json.loads(path.read_text())
+            except ValueError:
+                log.warning("a trace file is not valid JSON; it is left as it is")
+                return None
+            if not isinstance(trace, dict):
+                log.warning("a trace file is not a JSON object; it is left as it is")
+                return None
+        else:
+            trace = {"user_id": user_id}
+        trace.setdefault("user_id", user_id)
+        write_json_atomically(path, apply_video_fields(trace))
+    return path
+
+
+def trace_write_lock(path: Path) -> FileLock:
+    """The lock every writer of one trace file holds (the worker, and the engine via save_trace)."""
+    return FileLock(str(path.parent / f".{path.name}.lock"), timeout=TRACE_LOCK_TIMEOUT_S)
+
+
+def write_json_atomically(path: Path, payload: Any) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(payload, handle, indent=2, default=str)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, TRACE_FILE_MODE)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
