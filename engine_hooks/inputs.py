@@ -1,0 +1,93 @@
+"""Check what the engine hands over and turn it into a job specification.
+
+Everything here is pure and raises `InvalidVideoInput` with a message meant for
+the recommendation's `video_error`, so bad input is explained, never fatal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from worker.errors import InvalidVideoInput
+from worker.prompts import PromptTemplate, UtilizationFigures, find_template, normalize_persona, utilization_figures
+
+#: The recommendation topic that gets a video.
+VIDEO_TOPIC = "credit_utilization"
+#: Longest user id stored (the column's width).
+MAX_USER_ID_CHARS = 128
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A validated request for one video, ready to become a `video_jobs` row."""
+
+    user_id: str
+    persona: str
+    topic: str
+    template: PromptTemplate
+    figures: UtilizationFigures
+    prompt: str
+    prompt_hash: str
+
+    @property
+    def idempotency_key(self) -> str:
+        """The same user, topic and content always map to the same job."""
+        return hashlib.sha256(f"{self.user_id}\x1f{self.topic}\x1f{self.prompt_hash}".encode()).hexdigest()
+
+    def row_input(self) -> dict[str, Any]:
+        return {"figures": self.figures.as_dict()}
+
+
+def wants_video(recommendation: object) -> bool:
+    return isinstance(recommendation, dict) and recommendation.get("topic") == VIDEO_TOPIC
+
+
+def job_spec(user_id: object, persona: object, topic: str, user_context: object) -> JobSpec:
+    """Validate the engine's arguments for one recommendation.
+
+    Raises:
+        InvalidVideoInput: with a message that says what is wrong.
+    """
+    user = _valid_user_id(user_id)
+    persona_key = normalize_persona(persona)
+    template = find_template(persona_key, topic)
+    figures = utilization_figures(utilization_of(user_context))
+    return JobSpec(user, persona_key, topic, template, figures, template.prompt(figures), template.prompt_hash(figures))
+
+
+def utilization_of(user_context: object) -> object:
+    """The user's utilization, wherever the engine put it.
+
+    Looked up at `signals.credit_max_util_pct` (the signals table), then
+    `credit_max_util_pct`, then the trace's `signals.credit.current.max_utilization_pct`.
+    """
+    if not isinstance(user_context, dict):
+        raise InvalidVideoInput(f"user_context must be a dict, got {type(user_context).__name__}")
+    signals = user_context.get("signals")
+    signals = signals if isinstance(signals, dict) else {}
+    for value in (
+        signals.get("credit_max_util_pct"),
+        user_context.get("credit_max_util_pct"),
+        _nested(signals, "credit", "current", "max_utilization_pct"),
+    ):
+        if value is not None:
+            return value
+    return None
+
+
+def _nested(mapping: dict[str, Any], *keys: str) -> object:
+    for key in keys:
+        if not isinstance(mapping, dict):
+            return None
+        mapping = mapping.get(key)
+    return mapping
+
+
+def _valid_user_id(user_id: object) -> str:
+    if not isinstance(user_id, str) or not user_id.strip():
+        raise InvalidVideoInput(f"user_id must be a non-empty string, got {user_id!r}")
+    if len(user_id) > MAX_USER_ID_CHARS:
+        raise InvalidVideoInput(f"user_id is longer than {MAX_USER_ID_CHARS} characters")
+    return user_id
