@@ -1,0 +1,166 @@
+"""Shared fixtures: an isolated environment per test run, databases on SQLite and PostgreSQL.
+
+The environment is set before any `worker` module reads it. Tests that need a
+server (PostgreSQL, Redis) skip on a laptop without it and fail in CI, where
+`.ci/run` sets SPENDSENSE_REQUIRE_SERVICES=1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+RUN_DIR = Path(tempfile.mkdtemp(prefix="spendsense-video-tests-"))
+for _name in ("VIDEO_PUBLIC_BASE_URL", "SORA_ENABLED", "VIDEO_PROVIDER"):
+    os.environ.pop(_name, None)
+os.environ.update({
+    "DATABASE_URL": f"sqlite:///{RUN_DIR / 'default.sqlite'}",
+    "CELERY_BROKER_URL": "memory://",
+    "VIDEO_STORAGE_DIR": str(RUN_DIR / "videos"),
+    "TRACE_DIR": str(RUN_DIR / "traces"),
+    "VIDEO_GENERATION_ENABLED": "true",
+})
+
+from worker.celery_app import celery_config as production_celery_config  # noqa: E402
+from worker.celery_app import reconfigure  # noqa: E402
+from worker.db.migrate import upgrade_to_head  # noqa: E402
+from worker.db.session import dispose_engines  # noqa: E402
+from worker.settings import Settings, get_settings, reload_settings  # noqa: E402
+
+pytest_plugins = ("celery.contrib.pytest",)
+
+REQUIRE_SERVICES = os.environ.get("SPENDSENSE_REQUIRE_SERVICES") == "1"
+POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+#: Real SpendSense data (MIT): signals.parquet and three engine traces.
+SHARED_DIR = Path(__file__).resolve().parent / "data" / "spendsense"
+
+
+def service_missing(name: str, reason: str) -> None:
+    """Skip locally, fail in CI: a service-backed test must never silently not run there."""
+    message = f"{name} not reachable ({reason})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}; SPENDSENSE_REQUIRE_SERVICES=1 so this is an error")
+    pytest.skip(message)
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    shutil.rmtree(RUN_DIR, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
+    name = f"ssv_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        service_missing("PostgreSQL", str(exc).splitlines()[0])
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        dispose_engines()
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def configure(monkeypatch, tmp_path: Path, database_url: str, migrate: bool = True, **env: str) -> Settings:
+    """Point every setting at this test's own database and directories."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("VIDEO_STORAGE_DIR", str(tmp_path / "videos"))
+    monkeypatch.setenv("TRACE_DIR", str(tmp_path / "traces"))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    dispose_engines()
+    settings = reload_settings()
+    if migrate:
+        upgrade_to_head(database_url)
+    return settings
+
+
+@pytest.fixture
+def configured(monkeypatch, tmp_path, database_url) -> Iterator[Settings]:
+    """Migrated database on SQLite and on PostgreSQL (when reachable)."""
+    yield configure(monkeypatch, tmp_path, database_url)
+    _forget_settings()
+
+
+@pytest.fixture
+def sqlite_configured(monkeypatch, tmp_path) -> Iterator[Settings]:
+    """Migrated SQLite database only: for tests about files and workers rather than SQL."""
+    yield configure(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    _forget_settings()
+
+
+def _forget_settings() -> None:
+    dispose_engines()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def embedded_broker(monkeypatch, tmp_path) -> Iterator[str]:
+    """Publish through the embedded SQLite broker, as a real deployment without Redis does."""
+    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    reconfigure(reload_settings())
+    yield url
+    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
+    reconfigure(reload_settings())
+
+
+@pytest.fixture(scope="session")
+def celery_includes() -> list[str]:
+    return ["worker.tasks"]
+
+
+@pytest.fixture(scope="session")
+def celery_config() -> dict:
+    """The in-process test worker runs with the production configuration, on the memory broker."""
+    return {**production_celery_config(get_settings()), "broker_url": "memory://"}
+
+
+def worker_env(tmp_path: Path, settings: Settings, broker_url: str, **extra: str) -> dict[str, str]:
+    """Environment for a `celery worker` child process sharing this test's database and files."""
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": settings.database_url,
+        "CELERY_BROKER_URL": broker_url,
+        "VIDEO_STORAGE_DIR": str(settings.video_storage_dir),
+        "TRACE_DIR": str(settings.trace_dir),
+        **extra,
+    })
+    return env
+
+
+@pytest.fixture(scope="session")
+def celery_worker_parameters() -> dict:
+    """No ping check: it needs a result backend, and ours is the database, not Celery's."""
+    return {"perform_ping_check": False}
+
+
+@pytest.fixture
+def fake():
+    """A fake Videos API server on a loopback port (see tests/fake_videos_api.py)."""
+    from tests.fake_videos_api import FakeVideosServer
+
+    server = FakeVideosServer(latency_s=0.5).start()
+    yield server
+    server.stop()

@@ -1,0 +1,43 @@
+"""The README's main command: the demo, run as a new user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from worker.demo import SAMPLE_UTILIZATION_PCT
+from worker.render.probe import check_deliverable, probe_video
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_leaves_five_playable_videos_and_five_traces(tmp_path):
+    output = tmp_path / "demo"
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "VIDEO_STORAGE_DIR", "TRACE_DIR")}
+    result = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "demo", "--output-dir", str(output)],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Demo results" in result.stdout and "5/5" in result.stdout
+
+    rows = json.loads((output / "results.json").read_text())
+    assert sorted(row["user_id"] for row in rows) == sorted(SAMPLE_UTILIZATION_PCT)
+    assert {row["status"] for row in rows} == {"completed"}
+    assert (output / "results.md").read_text().count("| completed |") == 5
+
+    for row in rows:
+        video = Path(row["video_url"].removeprefix("file://"))
+        probe = check_deliverable(probe_video(video))
+        assert (probe.width, probe.height, probe.duration_seconds, probe.frame_count) == (1280, 720, 8.0, 8 * 24)
+        assert row["duration_seconds"] == probe.duration_seconds and row["resolution"] == "1280x720"
+
+        trace = json.loads(Path(row["trace_file"]).read_text())
+        [rec] = [r for r in trace["recommendations"]["recommendations"] if r["topic"] == "credit_utilization"]
+        assert rec["video_url"] == row["video_url"] and rec["video_metadata"]["status"] == "completed"
+        assert rec["video_metadata"]["duration_seconds"] == probe.duration_seconds
+        assert [e["event"] for e in trace["video_generation_log"]] == ["queued", "started", "completed"]

@@ -1,0 +1,217 @@
+"""The engine's two calls, on the real SpendSense shapes from ../shared/spendsense."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+
+import pyarrow.parquet as pq
+import pytest
+
+from engine_hooks import attach_video_trace, enqueue_videos
+from tests.conftest import SHARED_DIR
+from tests.factories import OUTCOME, event_names, load_job
+from worker.celery_app import app
+from worker.jobs import recorder
+from worker.prompts import find_template
+from worker.settings import reload_settings
+
+TRACE_FILES = [SHARED_DIR / "traces" / f"{user}.json" for user in ("user_0001", "user_0003", "user_0034")]
+
+
+@pytest.fixture(scope="module")
+def signals() -> dict[str, dict]:
+    table = pq.read_table(SHARED_DIR / "signals.parquet").to_pylist()
+    return {row["user_id"]: row for row in table}
+
+
+def engine_call(trace_file, signals):
+    """The arguments the real engine has when it calls enqueue_videos for this user."""
+    trace = json.loads(trace_file.read_text())
+    user_id = trace["user_id"]
+    recs = trace["recommendations"]["recommendations"]
+    return trace, user_id, trace["persona_assignment"]["persona"], recs, {"signals": signals[user_id]}
+
+
+def published_messages() -> list:
+    """Take every message off the test broker's `celery` queue."""
+    messages = []
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        while (message := channel.basic_get("celery", no_ack=True)) is not None:
+            messages.append(message)
+    return messages
+
+
+@pytest.fixture(autouse=True)
+def _empty_queue():
+    published_messages()
+    yield
+    published_messages()
+
+
+@pytest.mark.parametrize("trace_file", TRACE_FILES, ids=lambda p: p.stem)
+def test_real_traces_queue_one_job_per_credit_utilization_recommendation(configured, signals, trace_file):
+    trace, user_id, persona, recs, context = engine_call(trace_file, signals)
+    wanted = [rec for rec in recs if rec.get("topic") == "credit_utilization"]
+    untouched = [copy.deepcopy(rec) for rec in recs if rec.get("topic") != "credit_utilization"]
+
+    job_ids = enqueue_videos(user_id, persona, recs, context)
+
+    assert len(job_ids) == len(wanted)
+    assert [rec["video_job_id"] for rec in wanted] == job_ids
+    assert all(rec["video_status"] == "queued" for rec in wanted)
+    assert [rec for rec in recs if rec.get("topic") != "credit_utilization"] == untouched
+    for job_id in job_ids:
+        job = load_job(job_id)
+        expected = math.floor(signals[user_id]["credit_max_util_pct"] + 0.5)
+        assert job.input["figures"]["start_utilization_pct"] == expected
+        assert job.status == "queued" and event_names(job_id) == ["queued"]
+    messages = published_messages()
+    assert [m.payload[0] for m in messages] == [[job_id] for job_id in job_ids]
+
+
+def test_messages_carry_only_the_job_id(configured, signals):
+    trace, user_id, persona, recs, context = engine_call(SHARED_DIR / "traces" / "user_0034.json", signals)
+    [job_id] = enqueue_videos(user_id, persona, recs, context)
+    [message] = published_messages()
+    args, kwargs, _embed = message.payload
+    assert (args, kwargs) == ([job_id], {})
+    assert message.headers["task"] == "generate_video" and message.headers["id"] == job_id
+    body = message.body.decode() if isinstance(message.body, bytes) else str(message.body)
+    wire = json.dumps({**message.headers, "origin": None}) + body
+    wire = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", wire)  # ids are random
+    for private in (user_id, "94.77", "95", "2385", "High Utilization"):
+        assert private not in wire
+
+
+def test_feature_flag_off_is_a_no_op(configured, monkeypatch, signals):
+    monkeypatch.setenv("VIDEO_GENERATION_ENABLED", "false")
+    reload_settings()
+    trace, user_id, persona, recs, context = engine_call(SHARED_DIR / "traces" / "user_0001.json", signals)
+    before = copy.deepcopy(recs)
+    assert enqueue_videos(user_id, persona, recs, context) == []
+    assert recs == before and published_messages() == []
+    assert attach_video_trace(copy.deepcopy(trace)) == trace
+
+
+def test_sora_enabled_still_turns_it_on(configured, monkeypatch):
+    monkeypatch.delenv("VIDEO_GENERATION_ENABLED")
+    monkeypatch.setenv("SORA_ENABLED", "1")
+    reload_settings()
+    recs = [{"topic": "credit_utilization"}]
+    assert len(enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 50})) == 1
+
+
+@pytest.mark.parametrize(
+    "context",
+    [{"signals": {"credit_max_util_pct": 61.2}}, {"credit_max_util_pct": 61.2},
+     {"signals": {"credit": {"current": {"max_utilization_pct": 61.2}}}}],
+    ids=["signals-table", "flat", "trace-shape"],
+)
+@pytest.mark.parametrize("persona", ["High Utilization", "high_utilization"])
+def test_accepts_every_shape_the_engine_uses(configured, context, persona):
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0007", persona, recs, context)
+    assert load_job(job_id).input["figures"]["start_utilization_pct"] == 61
+
+
+@pytest.mark.parametrize(
+    ("persona", "context", "message"),
+    [
+        ("Crypto Whale", {"credit_max_util_pct": 60}, "unknown persona 'Crypto Whale'"),
+        ("Savings Builder", {"credit_max_util_pct": 60}, "no video template"),
+        ("High Utilization", {}, "credit utilization is missing"),
+        ("High Utilization", {"credit_max_util_pct": float("nan")}, "not a finite number"),
+        ("High Utilization", {"credit_max_util_pct": -3}, "outside 0–100%"),
+        ("High Utilization", {"credit_max_util_pct": 2852.0}, "2852% is outside 0–100%"),
+        ("High Utilization", "not a dict", "user_context must be a dict"),
+    ],
+)
+def test_bad_input_is_an_error_on_the_recommendation(configured, persona, context, message):
+    recs = [{"topic": "credit_utilization", "title": "t"}, {"topic": "autopay"}]
+    assert enqueue_videos("user_0001", persona, recs, context) == []
+    assert recs[0]["video_status"] == "error" and message in recs[0]["video_error"]
+    assert "video_job_id" not in recs[0] and recs[1] == {"topic": "autopay"}
+    assert published_messages() == []
+
+
+def test_non_dict_recommendations_are_skipped_not_fatal(configured):
+    recs = ["just a string", None, {"topic": "credit_utilization"}]
+    assert len(enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 80})) == 1
+    assert recs[:2] == ["just a string", None]
+    assert enqueue_videos("user_0001", "High Utilization", "not a list", {}) == []
+
+
+def test_enqueue_is_idempotent_for_the_same_request(configured):
+    first = [{"topic": "credit_utilization"}]
+    second = [{"topic": "credit_utilization"}]
+    assert enqueue_videos("user_0001", "High Utilization", first, {"credit_max_util_pct": 73}) == \
+        enqueue_videos("user_0001", "High Utilization", second, {"credit_max_util_pct": 73.1})
+    assert len(published_messages()) == 1
+
+
+def test_an_identical_finished_video_is_attached_at_once(configured):
+    [donor] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
+                             {"credit_max_util_pct": 73})
+    recorder.claim(donor, retries=0, lease_s=60)
+    recorder.complete(donor, OUTCOME, attempt=1)
+    published_messages()
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0004", "High Utilization", recs, {"credit_max_util_pct": 73})
+    assert job_id != donor and recs[0]["video_status"] == "completed"
+    assert recs[0]["video_url"] == OUTCOME.video_url
+    assert recs[0]["video_metadata"]["resolution"] == "1280x720"
+    assert published_messages() == [], "no render for a video that already exists"
+    assert load_job(job_id).reused_from_job_id == donor and event_names(job_id) == ["reused"]
+
+
+def test_a_failed_job_is_requeued_when_asked_again(configured):
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73})
+    recorder.fail(job_id, RuntimeError("boom"), attempt=0)
+    published_messages()
+    again = [{"topic": "credit_utilization"}]
+    assert enqueue_videos("user_0001", "High Utilization", again, {"credit_max_util_pct": 73}) == [job_id]
+    assert again[0]["video_status"] == "queued" and len(published_messages()) == 1
+    assert event_names(job_id) == ["queued", "failed", "requeued"]
+
+
+def test_attach_video_trace_fills_recommendations_and_log_from_the_database(configured, signals):
+    trace, user_id, persona, recs, context = engine_call(SHARED_DIR / "traces" / "user_0001.json", signals)
+    [job_id] = enqueue_videos(user_id, persona, recs, context)
+    saved = attach_video_trace(trace)
+    rec = next(r for r in recs if r.get("video_job_id"))
+    assert saved is trace and rec["video_url"] is None and rec["video_metadata"]["status"] == "queued"
+    assert [e["event"] for e in trace["video_generation_log"]] == ["queued"]
+
+    recorder.claim(job_id, retries=0, lease_s=60)
+    recorder.complete(job_id, OUTCOME, attempt=1)
+    attach_video_trace(trace)
+    meta = rec["video_metadata"]
+    assert rec["video_url"] == OUTCOME.video_url and rec["video_status"] == "completed"
+    assert {k: meta[k] for k in ("duration_seconds", "resolution", "provider", "template_version")} == \
+        {"duration_seconds": 8.0, "resolution": "1280x720", "provider": "local",
+         "template_version": find_template("high_utilization", "credit_utilization").version}
+    assert meta["generated_at"] and meta["prompt_hash"] == load_job(job_id).prompt_hash
+    log = trace["video_generation_log"]
+    assert [e["status"] for e in log] == ["queued", "running", "completed"]
+    assert set(log[-1]) >= {"timestamp", "job_id", "topic", "status", "video_url", "generation_time_seconds",
+                            "retry_count", "error", "fallback_used"}
+    assert log[-1]["video_url"] == OUTCOME.video_url
+    assert trace["signals"] == json.loads((SHARED_DIR / "traces" / "user_0001.json").read_text())["signals"]
+
+
+def test_save_trace_writes_the_attached_trace_under_the_workers_lock(configured, signals):
+    from engine_hooks import save_trace
+    from worker.traces import trace_path
+
+    trace, user_id, persona, recs, context = engine_call(SHARED_DIR / "traces" / "user_0001.json", signals)
+    [job_id] = enqueue_videos(user_id, persona, recs, context)
+    path = save_trace(trace)
+    assert path == trace_path(user_id, configured)
+    saved = json.loads(path.read_text())
+    assert saved["video_generation_log"][0]["job_id"] == job_id and saved["signals"] == trace["signals"]
+    assert (path.parent / f".{path.name}.lock").exists() and not list(path.parent.glob("*.tmp"))

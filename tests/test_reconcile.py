@@ -1,0 +1,144 @@
+"""The reconciler and the operator commands, with state written directly (no broker, no worker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from tests.factories import OUTCOME, event_names, load_job, queued_job
+from worker.cli import main
+from worker.db.models import VideoJob, utcnow
+from worker.db.session import session_scope
+from worker.jobs import operations, recorder
+from worker.jobs.reconcile import reconcile
+from worker.traces import trace_path
+
+
+def age(job_id: str, seconds: float, **values) -> None:
+    """Pretend nothing has happened to the job for `seconds`."""
+    with session_scope() as session:
+        session.execute(update(VideoJob).where(VideoJob.id == job_id)
+                        .values(updated_at=utcnow() - timedelta(seconds=seconds), **values))
+
+
+class Broker:
+    """Records what the reconciler publishes; `waiting` is the broker queue's length."""
+
+    def __init__(self, waiting: int = 0) -> None:
+        self.waiting = waiting
+        self.published: list[str] = []
+
+    def publish(self, job_id: str) -> None:
+        self.published.append(job_id)
+
+    def queue_size(self) -> int:
+        return self.waiting
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again(configured):
+    stale, fresh = queued_job("user_0001", 70), queued_job("user_0002", 71)
+    age(stale, configured.stuck_after_s + 5)
+    broker = Broker()
+    report = reconcile(configured, broker.publish, broker.queue_size)
+    assert broker.published == report.requeued == [stale]
+    assert event_names(stale)[-1] == "reenqueued" and load_job(stale).enqueue_count == 2
+    assert event_names(fresh) == ["queued"]
+    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [], "not again at once"
+
+
+def test_a_backlog_in_the_broker_is_waiting_not_lost(configured):
+    job_id = queued_job()
+    age(job_id, configured.stuck_after_s + 5)
+    broker = Broker(waiting=40)
+    assert reconcile(configured, broker.publish, broker.queue_size).requeued == []
+
+    def unknown() -> int:
+        raise ConnectionError("broker down")
+
+    assert reconcile(configured, broker.publish, unknown).requeued == []
+
+
+def test_a_running_job_of_a_dead_worker_is_sent_again_once_its_claim_expires(configured):
+    job_id = queued_job()
+    recorder.claim(job_id, retries=0, lease_s=600)
+    age(job_id, configured.stuck_after_s + 5)
+    broker = Broker(waiting=10)  # running jobs are healed even with a backlog
+    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [], "claim still held"
+    age(job_id, configured.stuck_after_s + 5, lease_expires_at=utcnow() - timedelta(seconds=1))
+    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [job_id]
+    assert load_job(job_id).status == "running", "the next claim takes it over"
+
+
+def test_a_job_that_keeps_losing_its_message_fails(configured):
+    job_id = queued_job()
+    age(job_id, configured.stuck_after_s + 5, enqueue_count=configured.max_enqueues)
+    broker = Broker()
+    report = reconcile(configured, broker.publish, broker.queue_size)
+    assert report.gave_up == [job_id] and broker.published == []
+    job = load_job(job_id)
+    assert (job.status, job.error_type) == ("failed", "MessageLost")
+
+
+def test_a_trace_older_than_its_users_latest_job_is_rewritten(configured):
+    job_id = queued_job("user_0001")
+    path = trace_path("user_0001", configured)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"user_id": "user_0001", "engine": "kept"}))
+    os.utime(path, (time.time() - 3600, time.time() - 3600))  # the engine wrote it, then the job finished
+    recorder.claim(job_id, retries=0, lease_s=60)
+    recorder.complete(job_id, OUTCOME, attempt=1)
+    report = reconcile(configured, Broker().publish, Broker().queue_size)
+    assert report.traces_rewritten == 1
+    trace = json.loads(path.read_text())
+    assert trace["engine"] == "kept" and trace["video_generation_log"][-1]["event"] == "completed"
+    assert reconcile(configured, Broker().publish, Broker().queue_size).traces_rewritten == 0
+
+
+@pytest.mark.postgres
+def test_concurrent_reconcilers_never_pick_the_same_job(monkeypatch, tmp_path, postgres_url):
+    from tests.conftest import configure
+
+    settings = configure(monkeypatch, tmp_path, postgres_url)
+    job_ids = [queued_job(f"user_{i:04d}", 40 + i) for i in range(30)]
+    for job_id in job_ids:
+        age(job_id, settings.stuck_after_s + 5)
+    brokers = [Broker(), Broker(), Broker()]
+    threads = [threading.Thread(target=reconcile, args=(settings, b.publish, b.queue_size)) for b in brokers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    published = [job_id for broker in brokers for job_id in broker.published]
+    assert sorted(published) == sorted(job_ids), "every job once, none twice"
+
+
+def test_operator_commands_list_and_retry(configured, capsys, monkeypatch):
+    failed, fine = queued_job("user_0001", 60), queued_job("user_0002", 61)
+    recorder.fail(failed, RuntimeError("renderer crashed"), attempt=1)
+    published: list[str] = []
+    monkeypatch.setattr(operations, "publish_job", published.append)
+
+    assert main(["list", "--state", "failed"]) == 0
+    out = capsys.readouterr().out
+    assert failed in out and fine not in out and "RuntimeError: renderer crashed" in out
+    assert main(["list", "--user", "user_0002"]) == 0
+    assert fine in capsys.readouterr().out
+
+    assert main(["retry", "--failed"]) == 0
+    assert published == [failed] and load_job(failed).status == "queued"
+    assert main(["retry", fine]) == 1, "a job that is not failed is not re-queued"
+    assert main(["retry"]) == 2
+
+
+def test_only_as_many_queued_jobs_as_the_broker_lacks_messages_for_are_resent(configured):
+    job_ids = [queued_job(f"user_{i:04d}", 40 + i) for i in range(5)]
+    for index, job_id in enumerate(job_ids):
+        age(job_id, configured.stuck_after_s + 50 - index)  # the first is the oldest
+    broker = Broker(waiting=3)
+    assert reconcile(configured, broker.publish, broker.queue_size).requeued == job_ids[:2]

@@ -1,0 +1,205 @@
+"""`generate_video` under a real (in-process) Celery worker: autoretry, permanent errors, re-delivery.
+
+The worker is Celery's own test worker (`celery_worker` fixture) consuming real
+messages from the in-memory broker; the hooks publish them exactly as in
+production. Providers that fail on purpose are registered like any other.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+from engine_hooks import enqueue_videos
+from tests.factories import load_job, queued_job, trace_when_done
+from worker import providers
+from worker.celery_app import app
+from worker.errors import PermanentVideoError, TransientVideoError
+from worker.jobs import reader
+from worker.providers.local import LocalRenderer
+from worker.settings import reload_settings
+from worker.tasks import MAX_RETRIES
+
+#: Long enough for 1 + 3 attempts with backoff 2/4/8 s (full jitter) and local renders.
+JOB_TIMEOUT_S = 60
+ATTEMPTS: Counter[str] = Counter()
+
+
+class FlakyRenderer(LocalRenderer):
+    """Fails with a transient error on the first `failures` attempts of each job."""
+
+    name = "flaky"
+    failures = 2
+
+    def produce(self, request, workdir):
+        ATTEMPTS[request.job_id] += 1
+        if ATTEMPTS[request.job_id] <= self.failures:
+            raise TransientVideoError(f"provider busy (attempt {ATTEMPTS[request.job_id]})")
+        return super().produce(request, workdir)
+
+
+class AlwaysBusy(FlakyRenderer):
+    name = "always_busy"
+    failures = 99
+
+
+class Refusing(LocalRenderer):
+    name = "refusing"
+
+    def produce(self, request, workdir):
+        ATTEMPTS[request.job_id] += 1
+        raise PermanentVideoError("content policy refused the prompt")
+
+
+class BrokenPoster:
+    name = "poster"
+
+    def produce(self, request, workdir):
+        raise OSError(28, "No space left on device")
+
+
+@pytest.fixture
+def provider(request, monkeypatch, sqlite_configured):
+    """Select a test provider by name for this test's worker."""
+    cls = request.param
+    providers.register(cls.name, cls)
+    monkeypatch.setenv("VIDEO_PROVIDER", cls.name)
+    yield reload_settings()
+    providers.unregister(cls.name)
+
+
+def wait_for_terminal(job_id: str, timeout_s: float = JOB_TIMEOUT_S) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = reader.get_status(job_id).value
+        if status in ("completed", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {reader.get_status(job_id).value} after {timeout_s}s")
+
+
+def enqueue_one(user_id: str = "user_0001", utilization: float = 73.0) -> str:
+    [job_id] = enqueue_videos(user_id, "High Utilization", [{"topic": "credit_utilization"}],
+                              {"credit_max_util_pct": utilization})
+    return job_id
+
+
+def events(job_id: str) -> list[tuple[str, int]]:
+    return [(event.event, event.attempt) for event in load_job(job_id).events]
+
+
+@pytest.mark.parametrize("provider", [FlakyRenderer], indirect=True)
+def test_transient_errors_are_retried_by_celery_until_success(provider, celery_worker):
+    job_id = enqueue_one()
+    assert wait_for_terminal(job_id) == "completed"
+    assert events(job_id) == [
+        ("queued", 0), ("started", 1), ("retrying", 1), ("started", 2), ("retrying", 2), ("started", 3),
+        ("completed", 3),
+    ]
+    job = load_job(job_id)
+    assert (job.attempt, job.retry_count, job.error_type) == (3, 2, None)
+    assert job.provider == "flaky" and job.resolution == "1280x720"
+    retry_errors = [e.error_message for e in job.events if e.event == "retrying"]
+    assert retry_errors == ["provider busy (attempt 1)", "provider busy (attempt 2)"]
+    trace = trace_when_done("user_0001", provider, job_id)
+    assert [e["retry_count"] for e in trace["video_generation_log"] if e["event"] == "started"] == [0, 1, 2]
+
+
+def test_unusable_job_input_fails_at_once_without_fallback(sqlite_configured, celery_worker):
+    from sqlalchemy import update
+
+    from worker.db.models import VideoJob
+    from worker.db.session import session_scope
+
+    job_id = queued_job()
+    with session_scope() as session:  # e.g. a row written by a buggy older release
+        session.execute(update(VideoJob).where(VideoJob.id == job_id).values(input={"figures": {"bogus": 1}}))
+    app.send_task("generate_video", args=[job_id], task_id=job_id)
+    assert wait_for_terminal(job_id) == "failed"
+    assert events(job_id) == [("queued", 0), ("started", 1), ("failed", 1)]
+    job = load_job(job_id)
+    assert job.error_type == "InvalidVideoInput" and "no usable figures" in job.error_message
+    assert job.fallback_used is False
+    trace = trace_when_done("user_0001", sqlite_configured, job_id)
+    assert trace["video_generation_log"][-1]["error"].startswith("InvalidVideoInput: job input has no usable figures")
+
+
+@pytest.mark.parametrize("provider", [Refusing], indirect=True)
+def test_a_refusing_provider_falls_back_at_once_to_the_poster(provider, celery_worker):
+    job_id = enqueue_one()
+    assert wait_for_terminal(job_id) == "completed"
+    assert ATTEMPTS[job_id] == 1, "a permanent error is not retried"
+    assert events(job_id) == [("queued", 0), ("started", 1), ("fallback", 1), ("completed", 1)]
+    job = load_job(job_id)
+    assert (job.fallback_used, job.fallback_tier, job.provider) == (True, "poster", "poster")
+    assert job.video_url is None and job.poster_url.endswith(".jpg")
+    assert "content policy refused the prompt" in job.fallback_reason
+    trace = trace_when_done("user_0001", provider, job_id)
+    fallback = next(e for e in trace["video_generation_log"] if e["event"] == "fallback")
+    assert fallback["fallback_tier"] == "poster" and "content policy" in fallback["error"]
+
+
+@pytest.mark.parametrize("provider", [Refusing], indirect=True)
+def test_when_every_tier_fails_the_job_fails_with_every_reason(provider, celery_worker):
+    previous = providers.register("poster", BrokenPoster)
+    try:
+        job_id = enqueue_one()
+        assert wait_for_terminal(job_id) == "failed"
+    finally:
+        providers.unregister("poster", restore=previous)
+    job = load_job(job_id)
+    assert (job.fallback_tier, job.error_type) == ("none", "NoVideoAvailable")
+    assert "refusing: PermanentVideoError" in job.error_message and "poster: OSError" in job.error_message
+    assert [name for name, _ in events(job_id)] == ["queued", "started", "fallback", "fallback", "failed"]
+
+
+@pytest.mark.parametrize("provider", [AlwaysBusy], indirect=True)
+def test_exhausted_retries_move_down_the_chain(provider, celery_worker):
+    job_id = enqueue_one()
+    assert wait_for_terminal(job_id) == "completed"
+    assert ATTEMPTS[job_id] == 1 + MAX_RETRIES
+    names = [name for name, _ in events(job_id)]
+    assert names.count("retrying") == MAX_RETRIES and names[-2:] == ["fallback", "completed"]
+    job = load_job(job_id)
+    assert job.fallback_tier == "poster" and job.fallback_reason.startswith("gave up after retries")
+
+
+def test_redelivery_produces_one_video_and_one_row(sqlite_configured, celery_worker):
+    job_id = enqueue_one()
+    app.send_task("generate_video", args=[job_id], task_id=job_id)  # the broker delivers it again
+    app.send_task("generate_video", args=[job_id], task_id=job_id)
+    assert wait_for_terminal(job_id) == "completed"
+    time.sleep(1.5)  # give the duplicates time to be consumed
+    assert [name for name, _ in events(job_id)].count("started") == 1
+    assert [name for name, _ in events(job_id)].count("completed") == 1
+    assert len(list(sqlite_configured.video_storage_dir.rglob("*.mp4"))) == 1
+    from sqlalchemy import func, select
+
+    from worker.db.models import VideoJob
+    from worker.db.session import session_scope
+
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(VideoJob)) == 1
+
+
+def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_configured, celery_worker):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from worker.db.models import VideoJob, utcnow
+    from worker.db.session import session_scope
+    from worker.jobs import recorder
+
+    job_id = queued_job()
+    # A worker claimed the job and died: running, lease ending in 2 s. Then its message comes back.
+    with session_scope() as session:
+        session.execute(update(VideoJob).where(VideoJob.id == job_id).values(
+            status="running", attempt=1, lease_expires_at=utcnow() + timedelta(seconds=2)))
+    app.send_task("generate_video", args=[job_id], task_id=job_id)
+    assert wait_for_terminal(job_id, timeout_s=30) == "completed"
+    assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]
+    assert load_job(job_id).attempt == 2
+    assert recorder.claim(job_id, retries=0, lease_s=60) is None

@@ -1,0 +1,100 @@
+"""A real `celery -A worker worker` process, as an operator starts it in another terminal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine_hooks import enqueue_videos
+from tests.conftest import REDIS_URL, configure, service_missing, worker_env
+from tests.factories import load_job, trace_when_done
+from tests.test_task import wait_for_terminal
+from worker.celery_app import reconfigure
+from worker.render.probe import check_deliverable, probe_video
+from worker.settings import reload_settings
+from worker.worker_process import WorkerProcess
+
+pytestmark = pytest.mark.slow
+
+USERS = {"user_0001": 73.0, "user_0012": 94.8}
+
+
+def _enqueue_users() -> dict[str, str]:
+    jobs = {}
+    for user_id, utilization in USERS.items():
+        recs = [{"topic": "credit_utilization", "title": "Understanding Credit Utilization"}]
+        [jobs[user_id]] = enqueue_videos(user_id, "High Utilization", recs, {"credit_max_util_pct": utilization})
+    return jobs
+
+
+def _assert_finished_and_traced(jobs: dict[str, str], settings, worker: WorkerProcess) -> None:
+    for user_id, job_id in jobs.items():
+        assert wait_for_terminal(job_id) == "completed", worker.log_text()[-3000:]
+        job = load_job(job_id)
+        path = job.video_url.removeprefix("file://")
+        probe = check_deliverable(probe_video(Path(path)))
+        assert (probe.width, probe.height, probe.codec) == (1280, 720, "h264")
+        assert job.file_size_bytes == probe.file_size_bytes and job.duration_seconds == probe.duration_seconds
+        trace = trace_when_done(user_id, settings, job_id)
+        assert trace["video_generation_log"][-1]["event"] == "completed"
+
+
+def _assert_logs_hold_no_user_data(worker: WorkerProcess) -> None:
+    log = worker.log_text()
+    for user_id, utilization in USERS.items():
+        assert user_id not in log
+        assert f"{utilization:g}%" not in log
+
+
+def test_worker_process_renders_jobs_from_the_embedded_broker(sqlite_configured, embedded_broker, tmp_path):
+    worker = WorkerProcess(worker_env(tmp_path, sqlite_configured, embedded_broker), tmp_path / "worker.log")
+    with worker:
+        jobs = _enqueue_users()
+        _assert_finished_and_traced(jobs, sqlite_configured, worker)
+    assert worker.process.returncode == 0, "warm shutdown on SIGTERM"
+    _assert_logs_hold_no_user_data(worker)
+
+
+def test_worker_refuses_an_unmigrated_database(monkeypatch, tmp_path):
+    settings = configure(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'fresh.sqlite'}", migrate=False)
+    worker = WorkerProcess(worker_env(tmp_path, settings, f"sqla+sqlite:///{tmp_path / 'b.sqlite'}"),
+                           tmp_path / "worker.log").start()
+    try:
+        worker.process.wait(timeout=60)
+    finally:
+        worker.stop()
+    assert worker.process.returncode != 0
+    assert "run `spendsense-video migrate`" in worker.log_text()
+
+
+@pytest.fixture
+def redis_broker(monkeypatch):
+    """A Redis database number of this run's own, flushed afterwards."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        service_missing("Redis", str(exc))
+    free = [n for n in range(15, 0, -1) if redis.Redis.from_url(f"{REDIS_URL}/{n}").dbsize() == 0]
+    if not free:
+        pytest.fail("every Redis database 1-15 holds keys; cannot isolate this run")
+    url = f"{REDIS_URL}/{free[0]}"
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    reconfigure(reload_settings())
+    yield url
+    redis.Redis.from_url(url).flushdb()
+    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
+    reconfigure(reload_settings())
+
+
+@pytest.mark.redis
+def test_same_code_runs_on_redis_by_changing_one_setting(sqlite_configured, redis_broker, tmp_path):
+    worker = WorkerProcess(worker_env(tmp_path, sqlite_configured, redis_broker), tmp_path / "worker.log")
+    with worker:
+        jobs = _enqueue_users()
+        _assert_finished_and_traced(jobs, sqlite_configured, worker)
+    assert "Connected to redis://" in worker.log_text()
+    _assert_logs_hold_no_user_data(worker)
