@@ -1,0 +1,104 @@
+"""Engine-side cost of `enqueue_videos`, per credit_utilization recommendation.
+
+This is the time the engine spends inside the hook (validate, write the row,
+publish the message). Measured side by side in one run on the embedded default
+(SQLite jobs database + SQLite broker) and, when they answer on this machine,
+on PostgreSQL + Redis (a throwaway database and Redis db 15, both removed after).
+Prints median and p99; nothing is asserted.
+
+    python bench/bench_enqueue.py [--recommendations 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_SERVER = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def measure(database_url: str, broker_url: str, count: int) -> list[float]:
+    """Milliseconds per enqueue_videos call against one database and broker."""
+    from engine_hooks import enqueue_videos
+    from worker.celery_app import reconfigure
+    from worker.db.migrate import upgrade_to_head
+    from worker.db.session import dispose_engines
+    from worker.settings import reload_settings
+
+    os.environ.update({"DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url})
+    dispose_engines()
+    reconfigure(reload_settings())
+    upgrade_to_head(database_url)
+    enqueue_videos("warmup", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 50})
+    samples_ms = []
+    for index in range(count):
+        recs = [{"topic": "credit_utilization"}, {"topic": "debt_paydown_strategy"}]
+        context = {"signals": {"credit_max_util_pct": 30 + (index % 70) + 0.1}}
+        started = time.perf_counter()
+        enqueue_videos(f"user_{index:05d}", "High Utilization", recs, context)
+        samples_ms.append((time.perf_counter() - started) * 1000)
+        if recs[0].get("video_status") != "queued":
+            raise SystemExit(f"enqueue failed: {recs[0].get('video_error')}")
+    dispose_engines()
+    return sorted(samples_ms)
+
+
+def report(label: str, samples_ms: list[float]) -> None:
+    p99 = samples_ms[min(len(samples_ms) - 1, round(0.99 * len(samples_ms)) - 1)]
+    print(f"  {label:<44} median {statistics.median(samples_ms):6.2f} ms   p99 {p99:6.2f} ms   "
+          f"max {samples_ms[-1]:6.2f} ms")
+
+
+def production_backends():
+    """A throwaway PostgreSQL database and an empty Redis db, or None when either is down."""
+    try:
+        import psycopg
+        import redis
+
+        redis.Redis.from_url(REDIS_SERVER, socket_connect_timeout=1).ping()
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2)
+    except Exception as exc:
+        print(f"  (PostgreSQL + Redis not measured: {type(exc).__name__})")
+        return None
+    free = [n for n in range(1, 16) if redis.Redis.from_url(f"{REDIS_SERVER}/{n}").dbsize() == 0]
+    if not free:
+        print("  (PostgreSQL + Redis not measured: no empty Redis database)")
+        return None
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return admin, name, f"{base}/{name}", f"{REDIS_SERVER}/{free[0]}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recommendations", type=int, default=300)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-enqueue-"))
+    os.environ.update({"VIDEO_GENERATION_ENABLED": "true", "VIDEO_STORAGE_DIR": str(workdir / "videos"),
+                       "TRACE_DIR": str(workdir / "traces")})
+    print(f"enqueue_videos, one credit_utilization recommendation per call, n={args.recommendations}")
+    embedded = measure(f"sqlite:///{workdir / 'jobs.sqlite'}", f"sqla+sqlite:///{workdir / 'broker.sqlite'}",
+                       args.recommendations)
+    report("embedded default (SQLite DB + SQLite broker)", embedded)
+    backends = production_backends()
+    if backends is not None:
+        admin, name, database_url, redis_url = backends
+        try:
+            report("production (PostgreSQL + Redis)", measure(database_url, redis_url, args.recommendations))
+        finally:
+            import redis
+
+            redis.Redis.from_url(redis_url).flushdb()
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+
+if __name__ == "__main__":
+    main()

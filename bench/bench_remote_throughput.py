@@ -1,0 +1,121 @@
+"""Remote throughput: 500 jobs, 2 worker processes, a server that renders 50 at a time in 3 s each.
+
+The ideal makespan is ceil(500 / 50) x 3 s = 30 s: only possible if no worker
+slot ever waits on the server. Jobs are queued through the engine hooks first,
+then a real `celery worker --concurrency=2` is started against the fake Videos
+API server; the clock runs from the worker's "ready" line to the last job's
+terminal state. Prints the makespan and its ratio to the ideal; asserts nothing.
+
+    python bench/bench_remote_throughput.py [--jobs 500] [--latency-s 3] [--server-concurrency 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_SERVER = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def backends(workdir: Path, embedded: bool):
+    """PostgreSQL + Redis when both answer (the production shape), else the embedded default."""
+    try:
+        if embedded:
+            raise LookupError("embedded default requested")
+        import psycopg
+        import redis
+
+        redis.Redis.from_url(REDIS_SERVER, socket_connect_timeout=1).ping()
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2)
+        free = [n for n in range(1, 16) if redis.Redis.from_url(f"{REDIS_SERVER}/{n}").dbsize() == 0]
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+
+        def cleanup() -> None:
+            redis.Redis.from_url(f"{REDIS_SERVER}/{free[0]}").flushdb()
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        return "PostgreSQL + Redis", f"{base}/{name}", f"{REDIS_SERVER}/{free[0]}", cleanup
+    except Exception:
+        return ("SQLite + embedded SQLite broker", f"sqlite:///{workdir / 'jobs.sqlite'}",
+                f"sqla+sqlite:///{workdir / 'broker.sqlite'}", lambda: None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=500)
+    parser.add_argument("--latency-s", type=float, default=3.0)
+    parser.add_argument("--server-concurrency", type=int, default=50)
+    parser.add_argument("--worker-processes", type=int, default=2)
+    parser.add_argument("--embedded", action="store_true", help="use SQLite + the SQLite broker even if servers run")
+    args = parser.parse_args()
+
+    from tests.fake_videos_api import API_KEY, FakeVideosServer
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-remote-"))
+    label, database_url, broker_url, cleanup = backends(workdir, args.embedded)
+    fake = FakeVideosServer(latency_s=args.latency_s, concurrency=args.server_concurrency).start()
+    os.environ.update({
+        "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url, "VIDEO_GENERATION_ENABLED": "true",
+        "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
+        "VIDEO_PROVIDER": "openai", "VIDEO_API_BASE_URL": fake.base_url, "VIDEO_API_KEY": API_KEY,
+        "VIDEO_MODEL": "wan-2.2",
+    })
+    try:
+        run(args, label, fake)
+    finally:
+        fake.stop()
+        cleanup()
+
+
+def run(args, label: str, fake) -> None:
+    from engine_hooks import enqueue_videos
+    from worker.db.migrate import upgrade_to_head
+    from worker.jobs import reader
+    from worker.settings import get_settings
+    from worker.worker_process import WorkerProcess
+
+    settings = get_settings()
+    upgrade_to_head(settings.database_url)
+    job_ids = []
+    for index in range(args.jobs):
+        recs = [{"topic": "credit_utilization"}]
+        enqueue_videos(f"bench_{index:05d}", "High Utilization", recs, {"credit_max_util_pct": 31 + index % 69})
+        job_ids.append(recs[0]["video_job_id"])
+
+    log_path = Path(settings.video_storage_dir).parent / "worker.log"
+    worker = WorkerProcess(dict(os.environ), log_path, concurrency=args.worker_processes, name="bench").start()
+    try:
+        while " ready." not in worker.log_text():
+            time.sleep(0.05)
+        started = time.monotonic()
+        while True:
+            states = [reader.get_status(job_id).value for job_id in job_ids]
+            if all(state in ("completed", "failed") for state in states):
+                break
+            time.sleep(0.25)
+        makespan_s = time.monotonic() - started
+    finally:
+        worker.stop()
+
+    ideal_s = math.ceil(args.jobs / args.server_concurrency) * args.latency_s
+    remote = sum(1 for job_id in job_ids if (job := reader.get_job(job_id)) and job.provider == "openai")
+    print(f"remote throughput on {label}: {args.jobs} jobs, {args.worker_processes} worker processes, "
+          f"server renders {args.server_concurrency} at a time in {args.latency_s:g} s")
+    print(f"  makespan {makespan_s:.1f} s, ideal {ideal_s:.1f} s, ratio to ideal {makespan_s / ideal_s:.2f}")
+    print(f"  {states.count('completed')} completed ({remote} from the remote path), {states.count('failed')} failed; "
+          f"server created {fake.jobs_created} jobs for {len(fake.create_calls)} idempotency keys")
+
+
+if __name__ == "__main__":
+    main()
