@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
@@ -110,7 +110,7 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
             )
         ).rowcount
         if changed != 1:
-            return _unclaimed(session, job_id, now)
+            return _unclaimed(session, job_id)
         job = session.get_one(VideoJob, job_id)
         if job.attempt > MAX_ATTEMPTS:
             _give_up(session, job)
@@ -248,13 +248,16 @@ def _error_fields(error: BaseException) -> dict[str, str]:
     return {"error_type": type(error).__name__, "error_message": (str(error) or repr(error))[:MAX_ERROR_CHARS]}
 
 
-def _unclaimed(session: Session, job_id: str, now: datetime) -> LeaseHeld | None:
+def _unclaimed(session: Session, job_id: str) -> LeaseHeld | None:
+    """Why the claim matched no row. The lease is measured from now, not from when the claim began:
+    a concurrent claimer may have started later and won, so its lease can end more than `lease_s`
+    after this claim's start."""
     row = session.execute(select(VideoJob.status, VideoJob.lease_expires_at).where(VideoJob.id == job_id)).first()
     if row is None:
         log.warning("job %s: no such job, message dropped", job_id)
         return None
     status, lease_expires_at = row
     if status == JobStatus.RUNNING.value and lease_expires_at is not None:
-        return LeaseHeld(max((lease_expires_at - now).total_seconds(), 0.0))
+        return LeaseHeld(max((lease_expires_at - utcnow()).total_seconds(), 0.0))
     log.info("job %s: duplicate delivery ignored (status %s)", job_id, status)
     return None
