@@ -142,3 +142,24 @@ def test_only_as_many_queued_jobs_as_the_broker_lacks_messages_for_are_resent(co
         age(job_id, configured.stuck_after_s + 50 - index)  # the first is the oldest
     broker = Broker(waiting=3)
     assert reconcile(configured, broker.publish, broker.queue_size).requeued == job_ids[:2]
+
+
+def test_scratch_left_by_a_killed_render_is_removed_but_a_live_render_is_not(configured):
+    root = configured.video_storage_dir
+    (root / "ab").mkdir(parents=True)
+    killed = root / ".work-killed"
+    killed.mkdir()
+    (killed / "video.mp4").write_bytes(b"half a video")
+    partial = root / "ab" / ".ab12.mp4.4242.partial"
+    partial.write_bytes(b"half a copy")
+    live = root / ".work-live"
+    live.mkdir()
+    stored = root / "ab" / "ab12.mp4"
+    stored.write_bytes(b"a finished video")
+    long_ago = time.time() - 2 * configured.task_time_limit_s - 60
+    for path in (killed, partial, stored):
+        os.utime(path, (long_ago, long_ago))
+    report = reconcile(configured, Broker().publish, Broker().queue_size)
+    assert report.scratch_removed == 2
+    assert not killed.exists() and not partial.exists()
+    assert live.exists() and stored.exists(), "a render in progress and finished videos stay"

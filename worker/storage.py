@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,28 @@ def safe_filename(name: str) -> str:
     if cleaned == name and cleaned:
         return cleaned
     return f"{cleaned or 'id'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
+def remove_abandoned_scratch(root: Path, older_than_s: float) -> int:
+    """Delete render scratch folders and partial copies a killed worker left behind; returns how many.
+
+    SIGKILL skips every cleanup, so these would pile up in storage. Only entries untouched for
+    `older_than_s` go: pass more than the task time limit, which ends any live render sooner.
+    """
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for leftover in [*root.glob(".work-*"), *root.glob("*/.*.partial")]:
+        try:
+            if leftover.lstat().st_mtime >= cutoff:
+                continue
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+            removed += 1
+        except FileNotFoundError:  # another reconciler got there first
+            continue
+    return removed
 
 
 def _place(source: Path, digest: str, suffix: str, root: Path) -> Path:

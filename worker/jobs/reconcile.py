@@ -25,6 +25,7 @@ from worker.db.models import JobStatus, VideoJob, utcnow
 from worker.db.session import session_scope
 from worker.jobs.recorder import make_event
 from worker.settings import Settings
+from worker.storage import remove_abandoned_scratch
 from worker.traces import refresh_trace_file, trace_path
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,12 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)
     traces_rewritten: int = 0
+    scratch_removed: int = 0
 
     def summary(self) -> str:
         return (f"re-enqueued {len(self.requeued)} stuck job(s), failed {len(self.gave_up)} that kept losing "
-                f"their message, rewrote {self.traces_rewritten} lagging trace file(s)")
+                f"their message, rewrote {self.traces_rewritten} lagging trace file(s), removed "
+                f"{self.scratch_removed} abandoned scratch file(s)")
 
 
 def reconcile(settings: Settings, publish, queue_size) -> ReconcileReport:
@@ -61,7 +64,8 @@ def reconcile(settings: Settings, publish, queue_size) -> ReconcileReport:
         except Exception as exc:  # the next pass tries again; the row says what happened
             log.warning("job %s: re-enqueue failed: %s", job_id, type(exc).__name__)
     report.traces_rewritten = _rewrite_lagging_traces(settings)
-    if report.requeued or report.gave_up:
+    report.scratch_removed = _remove_abandoned_scratch(settings)
+    if report.requeued or report.gave_up or report.scratch_removed:
         log.warning("reconciler: %s", report.summary())
     return report
 
@@ -120,6 +124,15 @@ def _claim_stuck(settings: Settings, waiting: int | None) -> list[tuple[str, boo
             job.updated_at = now
             chosen.append((job.id, give_up))
     return chosen
+
+
+def _remove_abandoned_scratch(settings: Settings) -> int:
+    """A worker killed mid-render leaves its scratch in storage; no live render is twice the time limit old."""
+    try:
+        return remove_abandoned_scratch(settings.video_storage_dir, older_than_s=2 * settings.task_time_limit_s)
+    except OSError as exc:
+        log.warning("reconciler: scratch in video storage could not be cleaned: %s", type(exc).__name__)
+        return 0
 
 
 def _rewrite_lagging_traces(settings: Settings) -> int:
