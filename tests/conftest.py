@@ -161,6 +161,9 @@ def fake():
     """A fake Videos API server on a loopback port (see tests/fake_videos_api.py)."""
     from tests.fake_videos_api import FakeVideosServer
 
+    from worker.remote.api import VideosApi
+
     server = FakeVideosServer(latency_s=0.5).start()
     yield server
     server.stop()
+    VideosApi.shared.cache_clear()  # its kept-alive connections must not reach a later fake on this port

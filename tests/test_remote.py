@@ -217,7 +217,8 @@ def test_a_poll_that_hangs_past_the_timeout_is_retried(remote, fake, celery_work
 
 def test_a_slow_create_is_waited_for_not_sent_again_even_without_idempotency(remote, fake, celery_worker):
     fake.honour_idempotency = False  # a server that would bill a repeated key again
-    fake.inject(Fault("POST", r"^/v1/videos$", "hang", seconds=5))  # times out at 2 s, creates at 5 s
+    # Times out at 2 s and creates at 10 s: the retry (2-4 s) looks the job up before it exists.
+    fake.inject(Fault("POST", r"^/v1/videos$", "hang", seconds=10))
     job_id = enqueue_one()
     assert wait_for_terminal(job_id, timeout_s=90) == "completed"
     assert sum(fake.create_calls.values()) == 1 and fake.jobs_created == 1
