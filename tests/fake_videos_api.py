@@ -39,7 +39,8 @@ class Fault:
     kind: "status" (send `status` with an OpenAI error body), "hang" (sleep `seconds`
     then answer normally, so a hung create still creates its job, late), "malformed" (200
     with a broken JSON body), "truncate" (content cut in half), "hang_after_create" (create
-    the job, then sleep before answering).
+    the job, then sleep before answering), "drop" (sleep `seconds`, then close the connection
+    without handling the request: a proxy that gave up before forwarding it).
     """
 
     method: str
@@ -196,8 +197,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "status":
             headers = {"Retry-After": str(fault.retry_after_s)} if fault.retry_after_s is not None else {}
             return self._error(fault.status, fault.code, f"injected {fault.status}", headers)
-        if fault is not None and fault.kind == "hang":
+        if fault is not None and fault.kind in ("hang", "drop"):
             time.sleep(fault.seconds)
+        if fault is not None and fault.kind == "drop":
+            self.close_connection = True
+            return None
         if fault is not None and fault.kind == "malformed":
             return self._send(200, b'{"id": "video_', "application/json")
         if method == "POST" and path == "/v1/videos":

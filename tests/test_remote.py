@@ -223,7 +223,21 @@ def test_a_slow_create_is_waited_for_not_sent_again_even_without_idempotency(rem
     assert wait_for_terminal(job_id, timeout_s=90) == "completed"
     assert sum(fake.create_calls.values()) == 1 and fake.jobs_created == 1
     assert detail(job_id, "submitted")["confirmed_by"] == "found"
-    assert any("create outcome unknown" in (e.error_message or "") for e in load_job(job_id).events)
+    names = event_names(job_id)
+    assert "create_unconfirmed" in names and detail(job_id, "create_unconfirmed")["look_again_s"] > 0
+    assert names.count("retrying") == 1, "only the timed-out create was an error; waiting for the list is not"
+    assert load_job(job_id).provider == "openai", "no fallback while the paid job could still appear"
+
+
+def test_a_create_that_never_arrived_is_sent_again_once_under_the_same_key(remote, fake, celery_worker):
+    fake.inject(Fault("POST", r"^/v1/videos$", "drop", seconds=3))  # times out at 2 s; nothing is created
+    job_id = enqueue_one()
+    assert wait_for_terminal(job_id, timeout_s=90) == "completed"
+    assert fake.requests[("POST", "/v1/videos")] == 2 and fake.create_calls == {f"{job_id}:1": 1}
+    assert fake.jobs_created == 1 and load_job(job_id).provider == "openai"
+    names = event_names(job_id)
+    assert names.count("submitting") == 1, "one intent: the second request re-sends it, same key"
+    assert "create_unconfirmed" in names and detail(job_id, "submitted")["confirmed_by"] == "created"
 
 
 def test_a_gateway_that_echoes_the_key_never_gets_it_stored(remote, fake, celery_worker):

@@ -115,6 +115,13 @@ def forget(job_id: str, reason: str, attempt: int) -> None:
         job.remote_id = job.remote_status = None
 
 
+def record_unconfirmed(job_id: str, *, waited_s: float, look_again_s: float, attempt: int) -> None:
+    """A create whose outcome is unknown is not listed yet; the job waits for a verdict, not a retry."""
+    with session_scope() as session:
+        session.add(make_event(job_id, "create_unconfirmed", JobStatus.RUNNING, attempt,
+                               detail={"waited_s": round(waited_s, 1), "look_again_s": round(look_again_s, 1)}))
+
+
 def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> None:
     """Count a status check; append an event only when the remote status changes."""
     with session_scope() as session:

@@ -2,9 +2,10 @@
 
 Each call returns quickly with either `Pending` (ask again after `poll_after_s`;
 the task re-publishes itself with that countdown, so no worker slot is held
-while the server renders) or `Downloaded` (the files are in our scratch
-directory). Clear terminal verdicts raise `FallbackNeeded`; temporary trouble
-raises `RemoteRetryable`, which Celery retries.
+while the server renders, or while a create of unknown outcome may still appear
+in the server's list) or `Downloaded` (the files are in our scratch directory).
+Clear terminal verdicts raise `FallbackNeeded`; temporary trouble raises
+`RemoteRetryable`, which Celery retries.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
     hint = None
     if state.remote_id is None:
         remote = _submit_or_recover(api, job, settings, state)
+        if isinstance(remote, Pending):
+            return remote
     else:
         if state.poll_deadline_at is None:  # re-queued by an operator: a fresh deadline
             state = remote_ledger.restart_deadline(job.id, settings.video_poll_deadline_s)
@@ -77,6 +80,8 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
         except RemoteJobForgotten as exc:
             remote_ledger.forget(job.id, str(exc), job.attempt)
             remote = _submit_or_recover(api, job, settings, remote_ledger.remote_state(job.id))
+            if isinstance(remote, Pending):
+                return remote
     remote_ledger.record_poll(job.id, remote, job.attempt)
     if remote.status in ("queued", "in_progress"):
         delay = _poll_delay(hint, state.poll_count)
@@ -93,8 +98,12 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
     return Downloaded(ProducedVideo(video, poster, PROVIDER_NAME, f"{PROVIDER_NAME}:{remote.model}"), remote)
 
 
-def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, state) -> RemoteVideo:
-    """Create the remote job at most once per submission; an unknown outcome is looked up, not repaid."""
+def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, state) -> RemoteVideo | Pending:
+    """Create the remote job at most once per submission; an unknown outcome is looked up, not repaid.
+
+    Waiting for a slow create to be listed is not an error: it spends no retries, so the job never
+    falls back (and leaves a paid video unused) merely because the server was slow to list it.
+    """
     submission = state.open_submission
     if submission is not None:
         found = api.find(prompt=job.prompt, model=submission.model,
@@ -105,9 +114,10 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, stat
         settle_s = create_settle_s(settings)
         waited_s = (utcnow() - submission.intent_at).total_seconds()
         if waited_s < settle_s:  # a slow server may still be creating it: look again, never re-send yet
-            raise RemoteRetryable(f"create outcome unknown and not listed yet; looking again "
-                                  f"(waited {waited_s:.0f}s of {settle_s:.0f}s)",
-                                  retry_after_s=max((settle_s - waited_s) / 2, MIN_POLL_S))
+            look_again_s = max(settle_s - waited_s, MIN_POLL_S)
+            remote_ledger.record_unconfirmed(job.id, waited_s=waited_s, look_again_s=look_again_s,
+                                             attempt=job.attempt)
+            return Pending(look_again_s)
         # Not listed long after the request could have arrived: it never did. Send it, same key.
     else:
         if message := sunset_message(settings.video_model):
