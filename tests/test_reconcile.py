@@ -17,6 +17,7 @@ from worker.db.models import VideoJob, utcnow
 from worker.db.session import session_scope
 from worker.jobs import operations, recorder
 from worker.jobs.reconcile import reconcile
+from worker.storage import SCRATCH_PREFIX
 from worker.traces import trace_path
 
 
@@ -147,12 +148,12 @@ def test_only_as_many_queued_jobs_as_the_broker_lacks_messages_for_are_resent(co
 def test_scratch_left_by_a_killed_render_is_removed_but_a_live_render_is_not(configured):
     root = configured.video_storage_dir
     (root / "ab").mkdir(parents=True)
-    killed = root / ".work-killed"
+    killed = root / f"{SCRATCH_PREFIX}killed"
     killed.mkdir()
     (killed / "video.mp4").write_bytes(b"half a video")
     partial = root / "ab" / ".ab12.mp4.4242.partial"
     partial.write_bytes(b"half a copy")
-    live = root / ".work-live"
+    live = root / f"{SCRATCH_PREFIX}live"
     live.mkdir()
     stored = root / "ab" / "ab12.mp4"
     stored.write_bytes(b"a finished video")

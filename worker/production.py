@@ -11,11 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, TransientVideoError
 from worker.jobs import recorder
@@ -26,7 +22,7 @@ from worker.remote import generation
 from worker.remote.generation import Pending
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import Settings
-from worker.storage import store_poster, store_video
+from worker.storage import scratch_directory, store_poster, store_video
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +44,7 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
     started = time.monotonic()
     if settings.video_provider == REMOTE_PROVIDER and job.fallback_tier is None:
         try:
-            with _workdir(settings) as workdir:
+            with scratch_directory(settings.video_storage_dir) as workdir:
                 step = generation.advance(job, settings, workdir)
                 if isinstance(step, Pending):
                     return step
@@ -70,7 +66,7 @@ def _local_tiers(job: ClaimedJob, settings: Settings, last_attempt: bool, starte
     reasons = []
     for index, tier in enumerate(tiers):
         try:
-            with _workdir(settings) as workdir:
+            with scratch_directory(settings.video_storage_dir) as workdir:
                 return _finish(get_provider(tier).produce(request, workdir), settings, started)
         except InvalidVideoInput:
             raise
@@ -127,10 +123,3 @@ def _fall_back(job: ClaimedJob, tier: str, reason: str, kind: str) -> ClaimedJob
     log.warning("job %s falls back to %s (%s): %s", job.id, tier, kind, reason)
     recorder.guarded(recorder.record_fallback, job.id, tier=tier, reason=reason, kind=kind, attempt=job.attempt)
     return dataclasses.replace(job, fallback_tier=tier)
-
-
-@contextmanager
-def _workdir(settings: Settings) -> Iterator[Path]:
-    settings.video_storage_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=settings.video_storage_dir, prefix=".work-") as directory:
-        yield Path(directory)

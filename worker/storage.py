@@ -12,13 +12,18 @@ import hashlib
 import os
 import re
 import shutil
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from worker.settings import Settings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+#: Scratch folders for renders and downloads sit in storage (same filesystem: the copy in is cheap).
+SCRATCH_PREFIX = ".work-"
 #: How much of a file is hashed per read.
 _CHUNK_BYTES = 1 << 20
 
@@ -72,6 +77,14 @@ def safe_filename(name: str) -> str:
     return f"{cleaned or 'id'}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
+@contextmanager
+def scratch_directory(root: Path) -> Iterator[Path]:
+    """A folder a provider writes into; removed afterwards (unless the worker is killed, see below)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=root, prefix=SCRATCH_PREFIX) as directory:
+        yield Path(directory)
+
+
 def remove_abandoned_scratch(root: Path, older_than_s: float) -> int:
     """Delete render scratch folders and partial copies a killed worker left behind; returns how many.
 
@@ -80,7 +93,7 @@ def remove_abandoned_scratch(root: Path, older_than_s: float) -> int:
     """
     cutoff = time.time() - older_than_s
     removed = 0
-    for leftover in [*root.glob(".work-*"), *root.glob("*/.*.partial")]:
+    for leftover in [*root.glob(f"{SCRATCH_PREFIX}*"), *root.glob("*/.*.partial")]:
         try:
             if leftover.lstat().st_mtime >= cutoff:
                 continue
