@@ -10,7 +10,7 @@ from worker.jobs.recorder import Outcome
 
 #: What a finished local render records; for tests that complete jobs by hand.
 OUTCOME = Outcome(
-    provider="local", renderer_version="local-1.0", video_url="file:///v.mp4", poster_url=None,
+    provider="local", renderer_version="local-1.1", video_url="file:///v.mp4", poster_url=None,
     video_sha256="ab" * 32, file_size_bytes=1234, duration_seconds=8.0, width=1280, height=720, fps=24.0,
     codec="h264", generation_time_seconds=1.5,
 )

@@ -110,7 +110,7 @@ def test_non_h264_is_rejected(tmp_path):
         check_deliverable(probe_video(path))
 
 
-@pytest.mark.parametrize("utilization", [10, 25, 40, 48, 62, 73, 95])
+@pytest.mark.parametrize("utilization", [10, 25, 30, 31, 32, 40, 48, 54, 55, 62, 73, 95])
 def test_prompt_and_renderer_agree_on_the_colour(utilization):
     from worker.prompts.figures import meter_colour
     from worker.render.timeline import ORANGE

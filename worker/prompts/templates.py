@@ -83,10 +83,12 @@ class PromptTemplate:
         if f.target_utilization_pct == f.start_utilization_pct:
             return (f"The meter holds steady in green at {f.start_utilization_pct}%, already below the "
                     f"{GUIDELINE_UTILIZATION_PCT}% mark, and the score stays at {f.start_score}.")
-        path = {"red": "red to orange to green", "orange": "orange to green"}[meter_colour(f.start_utilization_pct)]
+        mark = f"the {GUIDELINE_UTILIZATION_PCT}% mark"
+        colour = {"red": f"its colour shifting red to orange to green as it passes {mark}",
+                  "orange": f"its colour shifting orange to green as it passes {mark}",
+                  "green": f"staying green, already at or below {mark}"}[meter_colour(f.start_utilization_pct)]
         return (f"The meter smoothly falls from {f.start_utilization_pct}% to {f.target_utilization_pct}%, "
-                f"its colour shifting {path} as it passes the {GUIDELINE_UTILIZATION_PCT}% mark, "
-                f"while the score counts up from {f.start_score} to {f.target_score} with an upward arrow.")
+                f"{colour}, while the score counts up from {f.start_score} to {f.target_score} with an upward arrow.")
 
     def prompt(self, figures: UtilizationFigures) -> str:
         board = self.storyboard(figures)

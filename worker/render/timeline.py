@@ -9,13 +9,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from worker.prompts.figures import GUIDELINE_UTILIZATION_PCT, ORANGE_BELOW_PCT
 from worker.prompts.templates import Storyboard
 
 RED = (220, 64, 52)
 ORANGE = (245, 150, 40)
 GREEN = (46, 180, 110)
-#: Meter colour stops, matching `meter_colour`: green up to the guideline, orange above it, red from 55%.
-_COLOR_STOPS = ((0.0, GREEN), (30.0, GREEN), (35.0, ORANGE), (50.0, ORANGE), (60.0, RED), (100.0, RED))
+#: Meter colour stops, built from the thresholds `meter_colour` names, so every whole percentage is
+#: drawn in the colour the prompt names; the one-point blends only show while the meter moves.
+_COLOR_STOPS = (
+    (0.0, GREEN), (float(GUIDELINE_UTILIZATION_PCT), GREEN), (GUIDELINE_UTILIZATION_PCT + 1.0, ORANGE),
+    (ORANGE_BELOW_PCT - 1.0, ORANGE), (float(ORANGE_BELOW_PCT), RED), (100.0, RED),
+)
 
 
 @dataclass(frozen=True)
