@@ -70,6 +70,7 @@ def test_sunset_registry_knows_sora_and_its_snapshots():
     assert shutdown_date("sora-20") is None and shutdown_date("wan-2.2") is None
     assert sunset_message("sora-2", today=date(2026, 9, 23)) is None
     assert "shut down on 2026-09-24" in sunset_message("sora-2", today=date(2026, 9, 24))
+    assert "shut down" in sunset_message(" Sora-2 ", today=date(2026, 9, 24)), "as sloppily typed in an env file"
 
 
 def test_probe_passes_a_conforming_server(remote_env):

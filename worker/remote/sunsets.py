@@ -18,21 +18,23 @@ MODEL_SUNSETS: dict[str, tuple[date, str | None]] = {
 
 def shutdown_date(model: str) -> date | None:
     """The date `model` stops (or stopped) working, if one is known."""
-    name = model.strip().lower()
-    for prefix in sorted(MODEL_SUNSETS, key=len, reverse=True):
-        if name == prefix or name.startswith(prefix + "-"):
-            return MODEL_SUNSETS[prefix][0]
-    return None
+    entry = _entry(model)
+    return entry[0] if entry else None
 
 
 def sunset_message(model: str, today: date | None = None) -> str | None:
     """A sentence for logs and job errors when `model` is past its shutdown, else None."""
-    when = shutdown_date(model)
-    today = today or date.today()
-    if when is None or today < when:
+    entry = _entry(model)
+    if entry is None or (today or date.today()) < entry[0]:
         return None
-    prefix = next(p for p in sorted(MODEL_SUNSETS, key=len, reverse=True)
-                  if model.lower() == p or model.lower().startswith(p + "-"))
-    successor = MODEL_SUNSETS[prefix][1]
+    when, successor = entry
     tail = f"; use {successor}" if successor else "; it has no successor, point VIDEO_MODEL at another server's model"
     return f"model {model} was shut down on {when.isoformat()}{tail}"
+
+
+def _entry(model: str) -> tuple[date, str | None] | None:
+    name = model.strip().lower()
+    for prefix in sorted(MODEL_SUNSETS, key=len, reverse=True):
+        if name == prefix or name.startswith(prefix + "-"):
+            return MODEL_SUNSETS[prefix]
+    return None
