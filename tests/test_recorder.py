@@ -108,3 +108,5 @@ def test_only_one_of_two_concurrent_requeues_wins(configured):
     with session_scope() as session:
         assert not recorder.requeue(session, job_id, "second")
     assert event_names(job_id).count("requeued") == 1
+    job = load_job(job_id)
+    assert (job.attempt, job.enqueue_count) == (0, 1), "a fresh start: earlier lost messages no longer count"

@@ -198,7 +198,7 @@ def requeue(session: Session, job_id: str, reason: str) -> bool:
     """
     return _transition(
         session, job_id, (JobStatus.FAILED.value,), JobStatus.QUEUED, "requeued", 0,
-        {"queued_at": utcnow(), "finished_at": None, "attempt": 0, "enqueue_count": VideoJob.enqueue_count + 1,
+        {"queued_at": utcnow(), "finished_at": None, "attempt": 0, "enqueue_count": 1,
          "fallback_used": False, "fallback_tier": None, "fallback_reason": None, "poll_deadline_at": None},
         detail={"reason": reason},
     )
