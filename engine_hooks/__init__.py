@@ -108,45 +108,54 @@ def _enqueue_videos(user_id: object, persona: object, recommendations: object, u
     try:
         settings = get_settings()
     except SettingsError as exc:
-        return _mark_all(targets, str(exc))
+        return _unavailable_for_all(targets, str(exc))
     try:
         from worker.db.migrate import ensure_schema_current
 
         ensure_schema_current(settings.database_url)
     except Exception as exc:
-        return _mark_all(targets, _unavailable(exc))
-    return [job_id for rec in targets if (job_id := _enqueue_one(user_id, persona, rec, user_context))]
+        return _unavailable_for_all(targets, _unavailable(exc))
+    job_id = _enqueue_for(user_id, persona, targets, user_context)
+    return [job_id] * len(targets) if job_id else []
 
 
-def _enqueue_one(user_id: object, persona: object, rec: dict[str, Any], user_context: object) -> str | None:
+def _enqueue_for(user_id: object, persona: object, recs: list[dict[str, Any]], user_context: object) -> str | None:
+    """One job serves every credit_utilization recommendation of this call: its figures come from
+    the user's context, not the recommendation, so it is written and published once."""
     from engine_hooks.enqueue import PublishError, enqueue_job
 
     try:
         job = enqueue_job(job_spec(user_id, persona, VIDEO_TOPIC, user_context))
     except InvalidVideoInput as exc:
-        log.warning("video not queued for a recommendation: invalid input (see its video_error)")
-        _mark_error(rec, str(exc))
+        log.warning("video not queued for %d recommendation(s): invalid input (see video_error)", len(recs))
+        _mark_all(recs, str(exc))
         return None
     except PublishError as exc:
         log.warning("video job %s could not be published; it is marked failed", exc.job_id)
-        rec["video_job_id"] = exc.job_id
-        _mark_error(rec, str(exc))
+        for rec in recs:
+            rec["video_job_id"] = exc.job_id
+        _mark_all(recs, str(exc))
         return None
     except Exception as exc:
         log.warning("video not queued: %s", type(exc).__name__)
-        _mark_error(rec, _unavailable(exc))
+        _mark_all(recs, _unavailable(exc))
         return None
-    rec["video_job_id"] = job.job_id
-    rec["video_status"] = job.status
-    rec.pop("video_error", None)
-    if job.video_url:
-        rec["video_url"] = job.video_url
-        rec["video_metadata"] = job.video_metadata
+    for rec in recs:
+        rec["video_job_id"] = job.job_id
+        rec["video_status"] = job.status
+        rec.pop("video_error", None)
+        if job.video_url:
+            rec["video_url"] = job.video_url
+            rec["video_metadata"] = job.video_metadata
     return job.job_id
 
 
-def _mark_all(recs: list[dict[str, Any]], message: str) -> list[str]:
+def _unavailable_for_all(recs: list[dict[str, Any]], message: str) -> list[str]:
     log.warning("video enqueue skipped for %d recommendation(s): video system unavailable", len(recs))
+    return _mark_all(recs, message)
+
+
+def _mark_all(recs: list[dict[str, Any]], message: str) -> list[str]:
     for rec in recs:
         _mark_error(rec, message)
     return []

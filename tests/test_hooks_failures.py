@@ -72,6 +72,15 @@ def test_unreachable_broker_marks_the_job_failed_with_the_reason(configured, mon
     assert event_names(job.id) == ["queued", "enqueue_failed"]
 
 
+def test_several_recommendations_try_the_unreachable_broker_once(configured, monkeypatch):
+    recs = [{"topic": "credit_utilization", "title": "Lower it"}, {"topic": "credit_utilization", "title": "Why"}]
+    with broker_at(monkeypatch, "redis://127.0.0.1:1/0"):
+        assert enqueue_videos("user_0001", "High Utilization", recs, RECS_CONTEXT) == []
+    assert recs[0]["video_job_id"] == recs[1]["video_job_id"], "one job: its figures come from the user"
+    assert all(rec["video_status"] == "error" for rec in recs)
+    assert event_names(recs[0]["video_job_id"]) == ["queued", "enqueue_failed"], "one publish, not one per rec"
+
+
 def test_flag_off_wins_over_unrelated_bad_settings(configured, monkeypatch):
     monkeypatch.setenv("VIDEO_GENERATION_ENABLED", "false")
     monkeypatch.setenv("VIDEO_PUBLIC_BASE_URL", "cdn.example.com/no-scheme")
