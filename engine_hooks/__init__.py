@@ -124,8 +124,12 @@ def _enqueue_for(user_id: object, persona: object, recs: list[dict[str, Any]], u
     the user's context, not the recommendation, so it is written and published once."""
     from engine_hooks.enqueue import PublishError, enqueue_job
 
+    from worker.settings import get_settings
+
     try:
-        job = enqueue_job(job_spec(user_id, persona, VIDEO_TOPIC, user_context))
+        spec = job_spec(user_id, persona, VIDEO_TOPIC, user_context, recs,
+                        account_details=get_settings().video_prompt_account_details)
+        job = enqueue_job(spec)
     except InvalidVideoInput as exc:
         log.warning("video not queued for %d recommendation(s): invalid input (see video_error)", len(recs))
         _mark_all(recs, str(exc))

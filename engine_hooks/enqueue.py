@@ -26,7 +26,8 @@ from worker.traces import video_metadata
 
 #: Columns copied from a finished job whose video is identical to the one requested.
 _REUSED_COLUMNS = (
-    "provider", "renderer_version", "video_url", "poster_url", "video_sha256", "file_size_bytes",
+    "provider", "renderer_version", "video_url", "poster_url", "captions_url", "description", "video_sha256",
+    "file_size_bytes",
     "duration_seconds", "width", "height", "fps", "codec", "generation_time_seconds",
     "fallback_used", "fallback_tier",
 )

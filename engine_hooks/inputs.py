@@ -7,11 +7,20 @@ the recommendation's `video_error`, so bad input is explained, never fatal.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from worker.errors import InvalidVideoInput
-from worker.prompts import PromptTemplate, UtilizationFigures, find_template, normalize_persona, utilization_figures
+from worker.prompts import (
+    PromptTemplate,
+    UtilizationFigures,
+    choose_card,
+    disclaimer_for_screen,
+    find_template,
+    normalize_persona,
+    utilization_figures,
+)
 
 #: The recommendation topic that gets a video.
 VIDEO_TOPIC = "credit_utilization"
@@ -28,8 +37,11 @@ class JobSpec:
     topic: str
     template: PromptTemplate
     figures: UtilizationFigures
+    disclaimer: str
     prompt: str
     prompt_hash: str
+    #: Why the user's card is not in the video (or is, without its mask); None when it is, or none was given.
+    card_note: str | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -37,15 +49,20 @@ class JobSpec:
         return hashlib.sha256(f"{self.user_id}\x1f{self.topic}\x1f{self.prompt_hash}".encode()).hexdigest()
 
     def row_input(self) -> dict[str, Any]:
-        return {"figures": self.figures.as_dict()}
+        return {"figures": self.figures.as_dict(), "disclaimer": self.disclaimer, "card_note": self.card_note}
 
 
 def wants_video(recommendation: object) -> bool:
     return isinstance(recommendation, dict) and recommendation.get("topic") == VIDEO_TOPIC
 
 
-def job_spec(user_id: object, persona: object, topic: str, user_context: object) -> JobSpec:
-    """Validate the engine's arguments for one recommendation.
+def job_spec(user_id: object, persona: object, topic: str, user_context: object,
+             recommendations: Sequence[dict[str, Any]] = (), *, account_details: bool = False) -> JobSpec:
+    """Validate the engine's arguments for one video.
+
+    The user's highest-utilization card comes from `user_context["accounts"]`; without a usable
+    one the utilization signal alone is shown. The disclaimer is the first recommendation's own.
+    `account_details` lets the remote prompt carry the card's mask and amounts (an operator's opt-in).
 
     Raises:
         InvalidVideoInput: with a message that says what is wrong.
@@ -53,8 +70,14 @@ def job_spec(user_id: object, persona: object, topic: str, user_context: object)
     user = _valid_user_id(user_id)
     persona_key = normalize_persona(persona)
     template = find_template(persona_key, topic)
-    figures = utilization_figures(utilization_of(user_context))
-    return JobSpec(user, persona_key, topic, template, figures, template.prompt(figures), template.prompt_hash(figures))
+    if not isinstance(user_context, dict):
+        raise InvalidVideoInput(f"user_context must be a dict, got {type(user_context).__name__}")
+    choice = choose_card(user_context.get("accounts"))
+    figures = utilization_figures(None if choice.card else utilization_of(user_context), choice.card)
+    disclaimer = disclaimer_for_screen(next((rec.get("disclaimer") for rec in recommendations), None))
+    prompt = template.prompt(figures, account_details=account_details)
+    return JobSpec(user, persona_key, topic, template, figures, disclaimer, prompt,
+                   template.prompt_hash(figures, disclaimer, prompt), choice.note)
 
 
 def utilization_of(user_context: object) -> object:

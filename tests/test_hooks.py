@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 
 import pyarrow.parquet as pq
@@ -66,8 +65,10 @@ def test_real_traces_queue_one_job_per_credit_utilization_recommendation(configu
     assert [rec for rec in recs if rec.get("topic") != "credit_utilization"] == untouched
     for job_id in job_ids:
         job = load_job(job_id)
-        expected = math.floor(signals[user_id]["credit_max_util_pct"] + 0.5)
-        assert job.input["figures"]["start_utilization_pct"] == expected
+        # No accounts in this context: the utilization-only storyboard, from the signal, with the rec's disclaimer.
+        assert job.input["figures"]["start_utilization_pct"] == round(signals[user_id]["credit_max_util_pct"])
+        assert job.input["figures"]["card"] is None
+        assert job.input["disclaimer"] == wanted[0]["disclaimer"]
         assert job.status == "queued" and event_names(job_id) == ["queued"]
     messages = published_messages()
     assert [m.payload[0] for m in messages] == [[job_id] for job_id in job_ids]

@@ -16,13 +16,15 @@ import time
 from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, TransientVideoError
 from worker.jobs import recorder
 from worker.jobs.recorder import ClaimedJob, Outcome
-from worker.prompts import UtilizationFigures, find_template
+from worker.prompts import UtilizationFigures, disclaimer_for_screen, find_template
+from worker.prompts.captions import description, webvtt
 from worker.providers import ProducedVideo, VideoRequest, get_provider
+from worker.providers.local import draw_poster
 from worker.remote import generation
 from worker.remote.generation import Pending
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import Settings
-from worker.storage import scratch_directory, store_poster, store_video
+from worker.storage import scratch_directory, store_captions, store_poster, store_video
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +44,14 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
         NoVideoAvailable: every tier failed.
     """
     started = time.monotonic()
+    request = build_request(job)  # before any tier runs (or is paid for): a job we cannot tell is no job
     if settings.video_provider == REMOTE_PROVIDER and job.fallback_tier is None:
         try:
             with scratch_directory(settings.video_storage_dir) as workdir:
                 step = generation.advance(job, settings, workdir)
                 if isinstance(step, Pending):
                     return step
-                return _finish(step.produced, settings, started)
+                return _finish(step.produced, request, settings, started)
         except FallbackNeeded as exc:
             reason, kind = str(exc), exc.kind
         except TransientVideoError as exc:
@@ -56,18 +59,18 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
                 raise
             reason, kind = f"gave up after retries: {exc}", "exhausted"
         job = _fall_back(job, "local", reason, kind)
-    return _local_tiers(job, settings, last_attempt, started)
+    return _local_tiers(job, request, settings, last_attempt, started)
 
 
-def _local_tiers(job: ClaimedJob, settings: Settings, last_attempt: bool, started: float) -> Outcome:
-    request = build_request(job)
+def _local_tiers(job: ClaimedJob, request: VideoRequest, settings: Settings, last_attempt: bool,
+                 started: float) -> Outcome:
     primary = "local" if settings.video_provider == REMOTE_PROVIDER else settings.video_provider
     tiers = [POSTER_TIER] if job.fallback_tier == POSTER_TIER else [primary, POSTER_TIER]
     reasons = []
     for index, tier in enumerate(tiers):
         try:
             with scratch_directory(settings.video_storage_dir) as workdir:
-                return _finish(get_provider(tier).produce(request, workdir), settings, started)
+                return _finish(get_provider(tier).produce(request, workdir), request, settings, started)
         except InvalidVideoInput:
             raise
         except TransientVideoError as exc:
@@ -82,7 +85,7 @@ def _local_tiers(job: ClaimedJob, settings: Settings, last_attempt: bool, starte
 
 
 def build_request(job: ClaimedJob) -> VideoRequest:
-    """Rebuild the storyboard from the job's stored figures and template.
+    """Rebuild the storyboard from the job's stored figures, card, disclaimer and template.
 
     Raises:
         InvalidVideoInput: the stored figures or template no longer make sense.
@@ -94,21 +97,28 @@ def build_request(job: ClaimedJob) -> VideoRequest:
             f"this worker has v{template.version}"
         )
     try:
-        figures = UtilizationFigures(**job.input["figures"])
-    except (KeyError, TypeError) as exc:
+        figures = UtilizationFigures.from_dict(job.input["figures"])
+        disclaimer = disclaimer_for_screen(job.input.get("disclaimer"))
+    except (KeyError, TypeError, AttributeError) as exc:
         raise InvalidVideoInput(f"job input has no usable figures: {exc}") from None
-    return VideoRequest(job_id=job.id, prompt=job.prompt, storyboard=template.storyboard(figures))
+    return VideoRequest(job_id=job.id, prompt=job.prompt, storyboard=template.storyboard(figures, disclaimer))
 
 
-def _finish(produced: ProducedVideo, settings: Settings, started: float) -> Outcome:
-    """Probe and store what a tier produced, and describe it."""
+def _finish(produced: ProducedVideo, request: VideoRequest, settings: Settings, started: float) -> Outcome:
+    """Probe and store what a tier produced, with its poster, captions and description."""
+    board = request.storyboard
     try:
         if produced.video_path is None:
             poster_url = store_poster(produced.poster_path, settings)
             return Outcome(produced.provider, produced.renderer_version, None, poster_url, None, None, None, None,
-                           None, None, None, round(time.monotonic() - started, 3))
+                           None, None, None, round(time.monotonic() - started, 3), description=description(board))
         probe = check_deliverable(probe_video(produced.video_path))
-        stored = store_video(produced.video_path, produced.poster_path, settings)
+        workdir = produced.video_path.parent
+        poster = produced.poster_path or draw_poster(request, workdir)
+        stored = store_video(produced.video_path, poster, settings)
+        captions = workdir / "captions.vtt"
+        captions.write_text(webvtt(board), encoding="utf-8")
+        captions_url = store_captions(captions, settings)
     except OSError as exc:
         raise TransientVideoError(f"storage error: {exc}") from exc
     return Outcome(
@@ -116,6 +126,7 @@ def _finish(produced: ProducedVideo, settings: Settings, started: float) -> Outc
         poster_url=stored.poster_url, video_sha256=stored.sha256, file_size_bytes=probe.file_size_bytes,
         duration_seconds=probe.duration_seconds, width=probe.width, height=probe.height, fps=probe.fps,
         codec=probe.codec, generation_time_seconds=round(time.monotonic() - started, 3),
+        captions_url=captions_url, description=description(board),
     )
 
 

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         default=900, ge=1, validation_alias=AliasChoices("VIDEO_BREAKER_COOLDOWN_S"),
         description="How long jobs skip a removed model/endpoint before trying it again.",
     )
+    video_prompt_account_details: bool = Field(
+        default=False, validation_alias=AliasChoices("VIDEO_PROMPT_ACCOUNT_DETAILS"),
+        description="Send the card's mask and amounts to the remote provider in the prompt (off: rounded "
+                    "percentages only). The local renderer always draws them; it runs here.",
+    )
     video_cost_per_second_usd: float | None = Field(
         default=None, ge=0, validation_alias=AliasChoices("VIDEO_COST_PER_SECOND_USD"),
         description="Price per generated second, for the cost estimate; unset records cost as unknown.",

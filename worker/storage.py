@@ -1,4 +1,4 @@
-"""Where finished videos live: content-addressed files under VIDEO_STORAGE_DIR.
+"""Where finished videos, posters and captions live: content-addressed files under VIDEO_STORAGE_DIR.
 
 Names come from the file's sha256, so storing the same video twice (a
 re-delivered message, two users with the same figures) keeps one file. No user
@@ -45,8 +45,13 @@ def store_video(video: Path, poster: Path | None, settings: Settings) -> StoredV
 
 
 def store_poster(poster: Path, settings: Settings) -> str:
-    """Copy a poster image into storage; returns its URL."""
+    """Copy a poster image (or any file that goes beside a video, such as its captions) into storage; returns its URL."""
     return public_url(_place(poster, file_sha256(poster), poster.suffix, settings.video_storage_dir), settings)
+
+
+def store_captions(captions: Path, settings: Settings) -> str:
+    """Store a WebVTT file beside the videos, named by its content like them; returns its URL."""
+    return store_poster(captions, settings)
 
 
 def public_url(path: Path, settings: Settings) -> str:

@@ -75,6 +75,10 @@ def video_metadata(job: VideoJob) -> dict[str, Any]:
         "renderer_version": job.renderer_version,
         "file_size_bytes": job.file_size_bytes,
         "poster_url": job.poster_url,
+        "captions_url": job.captions_url,
+        "description": job.description,
+        "storyboard": "card" if _shows_card(job) else "utilization",
+        "card_note": (job.input or {}).get("card_note"),
         "fallback_used": job.fallback_used,
         "fallback_tier": job.fallback_tier,
         "fallback_reason": job.fallback_reason,
@@ -82,6 +86,11 @@ def video_metadata(job: VideoJob) -> dict[str, Any]:
         "model": job.remote_model,
         "estimated_cost_usd": job.estimated_cost_usd,
     }
+
+
+def _shows_card(job: VideoJob) -> bool:
+    figures = (job.input or {}).get("figures")
+    return isinstance(figures, dict) and figures.get("card") is not None
 
 
 def log_entry(event: VideoJobEvent, job: VideoJob) -> dict[str, Any]:

@@ -77,7 +77,8 @@ class VideoJob(Base):
     template_version: Mapped[str] = mapped_column(String(32))
     prompt_hash: Mapped[str] = mapped_column(String(64), index=True)
     prompt: Mapped[str] = mapped_column(Text)
-    #: The figures the video shows (numbers only, never names or account digits).
+    #: What the video shows: figures (with the card's mask, balance, limit and currency when known), the
+    #: disclaimer, and `card_note` when a card was dropped. Never names, never task arguments.
     input: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     status: Mapped[str] = mapped_column(String(16), index=True, default=JobStatus.QUEUED.value)
@@ -103,6 +104,10 @@ class VideoJob(Base):
 
     video_url: Mapped[str | None] = mapped_column(Text)
     poster_url: Mapped[str | None] = mapped_column(Text)
+    #: WebVTT captions of the video, stored beside it.
+    captions_url: Mapped[str | None] = mapped_column(Text)
+    #: One paragraph telling the whole video (a text alternative for screen readers).
+    description: Mapped[str | None] = mapped_column(Text)
     video_sha256: Mapped[str | None] = mapped_column(String(64))
     file_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     duration_seconds: Mapped[float | None] = mapped_column(Float)

@@ -69,6 +69,8 @@ class Outcome:
     fps: float | None
     codec: str | None
     generation_time_seconds: float
+    captions_url: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,15 @@ import json
 from dataclasses import dataclass
 
 from worker.errors import InvalidVideoInput
-from worker.prompts.figures import GUIDELINE_UTILIZATION_PCT, UtilizationFigures, meter_colour
+from worker.prompts.figures import (
+    EXAMPLE_SCORE_FROM,
+    EXAMPLE_SCORE_TO,
+    GUIDELINE_UTILIZATION_PCT,
+    UtilizationFigures,
+    meter_colour,
+    percent_label,
+)
+from worker.prompts.screen import DEFAULT_DISCLAIMER, SHORT_DISCLAIMER, TAKEAWAY, ScreenText, screen_text
 
 #: Personas the SpendSense engine assigns (its display names, normalised).
 KNOWN_PERSONAS = (
@@ -39,15 +47,19 @@ class Beat:
 
 @dataclass(frozen=True)
 class Storyboard:
-    """The whole video: its figures, length, beats and closing caption."""
+    """The whole video: its figures, the disclaimer it ends on, its length and beats."""
 
     figures: UtilizationFigures
+    disclaimer: str
     duration_seconds: int
     beats: tuple[Beat, ...]
-    caption: str
 
     def beat(self, name: str) -> Beat:
         return next(beat for beat in self.beats if beat.name == name)
+
+    @property
+    def text(self) -> ScreenText:
+        return screen_text(self.figures, self.disclaimer)
 
 
 @dataclass(frozen=True)
@@ -63,55 +75,61 @@ class PromptTemplate:
     def template_id(self) -> str:
         return f"{self.persona}.{self.topic}"
 
-    def storyboard(self, figures: UtilizationFigures) -> Storyboard:
-        f = figures
-        caption = f"Below {GUIDELINE_UTILIZATION_PCT}% = Better Score"
-        start_colour = meter_colour(f.start_utilization_pct)
-        beats = (
-            Beat("pulse", 0.0, 2.0,
-                 f"A clean semicircular credit-utilization meter pulses gently at {f.start_utilization_pct}%, "
-                 f"its fill glowing {start_colour}; an estimated credit score of {f.start_score} sits beside it."),
-            Beat("fall", 2.0, 6.0, self._fall(f)),
-            Beat("caption", 6.0, float(self.duration_seconds),
-                 f'The meter rests in green at {f.target_utilization_pct}% and the text "{caption}" '
-                 f"appears in large, friendly type."),
-        )
-        return Storyboard(figures, self.duration_seconds, beats, caption)
+    def storyboard(self, figures: UtilizationFigures, disclaimer: str = DEFAULT_DISCLAIMER) -> Storyboard:
+        return Storyboard(figures, disclaimer, self.duration_seconds,
+                          tuple(Beat(name, start, end, description)
+                                for name, start, end, description in self._beats(figures, account_details=True)))
 
-    @staticmethod
-    def _fall(f: UtilizationFigures) -> str:
-        if f.target_utilization_pct == f.start_utilization_pct:
-            return (f"The meter holds steady in green at {f.start_utilization_pct}%, already below the "
-                    f"{GUIDELINE_UTILIZATION_PCT}% mark, and the score stays at {f.start_score}.")
-        mark = f"the {GUIDELINE_UTILIZATION_PCT}% mark"
-        colour = {"red": f"its colour shifting red to orange to green as it passes {mark}",
-                  "orange": f"its colour shifting orange to green as it passes {mark}",
-                  "green": f"staying green, already at or below {mark}"}[meter_colour(f.start_utilization_pct)]
-        return (f"The meter smoothly falls from {f.start_utilization_pct}% to {f.target_utilization_pct}%, "
-                f"{colour}, while the score counts up from {f.start_score} to {f.target_score} with an upward arrow.")
+    def _beats(self, f: UtilizationFigures, *, account_details: bool) -> list[tuple[str, float, float, str]]:
+        """The product plan's three beats; amounts and the mask only with `account_details`."""
+        card = f.card if account_details else None
+        start, guideline = percent_label(f.start_utilization_pct), f"{GUIDELINE_UTILIZATION_PCT}%"
+        colour = meter_colour(f.start_utilization_pct)
+        subject = f"a stylised credit card ending in {card.mask}" if card and card.mask else "a stylised credit card"
+        amounts = f", showing a balance of {card.money(card.balance)} of a {card.money(card.limit)} limit" if card else ""
+        if f.falls:
+            opening = (f"{subject}{amounts}; its utilization meter reads {start} and pulses gently in {colour}, "
+                       f"with small warning indicators beside it.")
+            shades = {"red": "red to yellow to green", "yellow": "yellow to green"}[colour]
+            goal = f" ({card.money(card.target_balance)})" if card else ""
+            middle = (f"A balance bar falls to a dashed line marked {guideline}{goal} while the meter moves from "
+                      f"{start} to {guideline}, its colour shifting {shades}, and the warning indicators clear.")
+            action = f'"Pay down {card.money(card.pay_down)} to reach {guideline}"' if card else f'"Pay down to {guideline}"'
+        else:
+            opening = f"{subject}{amounts}; its utilization meter reads {start}, calm and green, below the {guideline} line."
+            middle = f"The balance bar stays under the dashed {guideline} line and the meter holds steady in green."
+            action = f'"You\'re at or below {guideline}"'
+        closing = (f'The text {action} appears, then "{TAKEAWAY}" in large, friendly type, beside an example score '
+                   f'rising from {EXAMPLE_SCORE_FROM} to {EXAMPLE_SCORE_TO} clearly labelled "Illustrative example"; '
+                   f'a small line at the bottom reads "{SHORT_DISCLAIMER}"')
+        return [("card", 0.0, 2.0, opening[0].upper() + opening[1:]), ("pay_down", 2.0, 5.0, middle),
+                ("takeaway", 5.0, float(self.duration_seconds), closing)]
 
-    def prompt(self, figures: UtilizationFigures) -> str:
-        board = self.storyboard(figures)
-        timeline = " ".join(f"{b.start_s:g}-{b.end_s:g}s: {b.description}" for b in board.beats)
+    def prompt(self, figures: UtilizationFigures, *, account_details: bool = False) -> str:
+        """The remote provider's prompt: rounded percentages only, unless the operator opted in to amounts."""
+        timeline = " ".join(f"{start:g}-{end:g}s: {text}"
+                            for _, start, end, text in self._beats(figures, account_details=account_details))
         return (
-            f"An {board.duration_seconds}-second, 16:9 animated financial-education explainer in flat motion "
-            f"graphics. Calm palette of deep blues and soft greens, no people, no faces, no logos, no account "
-            f"numbers. {timeline} Smooth easing, gentle pacing, crisp legible numerals."
+            f"An {self.duration_seconds}-second, 16:9 animated financial-education explainer in flat motion "
+            f"graphics. Calm palette of deep blues and soft greens, minimalist, no people, no faces, no logos"
+            f"{'' if account_details else ', no account numbers or amounts'}. {timeline} Smooth easing, gentle "
+            f"pacing, crisp legible numerals, nothing flashing."
         )
 
-    def prompt_hash(self, figures: UtilizationFigures) -> str:
-        """sha256 of everything that decides the video's content."""
+    def prompt_hash(self, figures: UtilizationFigures, disclaimer: str, prompt: str) -> str:
+        """sha256 of everything that decides the video's content: figures, card, disclaimer and prompt."""
         payload = {
             "template_id": self.template_id,
             "template_version": self.version,
             "figures": figures.as_dict(),
-            "prompt": self.prompt(figures),
+            "disclaimer": disclaimer,
+            "prompt": prompt,
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 _TEMPLATES: dict[tuple[str, str], PromptTemplate] = {
-    ("high_utilization", "credit_utilization"): PromptTemplate("high_utilization", "credit_utilization", "1.1"),
+    ("high_utilization", "credit_utilization"): PromptTemplate("high_utilization", "credit_utilization", "2.0"),
 }
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from worker.render import RENDERER_VERSION
-from worker.render.draw import draw_frame
-from worker.render.encode import encode_mp4
-from worker.render.timeline import frame_states
 from worker.providers.base import ProducedVideo, VideoRequest
+from worker.render import RENDERER_VERSION
+from worker.render.draw import Painter
+from worker.render.encode import encode_mp4
+from worker.render.timeline import frame_states, poster_state
 
 #: Frames per second of local renders (the spec allows 24–30).
 LOCAL_FPS = 24
@@ -17,14 +17,21 @@ POSTER_JPEG_QUALITY = 85
 
 
 class LocalRenderer:
-    """Renders `VideoRequest.storyboard` to an MP4 and a poster of its last frame."""
+    """Renders `VideoRequest.storyboard` to an MP4, and a poster of the user's starting point."""
 
     name = "local"
 
     def produce(self, request: VideoRequest, workdir: Path) -> ProducedVideo:
-        board = request.storyboard
-        states = frame_states(board, LOCAL_FPS)
-        video_path, poster_path = workdir / "video.mp4", workdir / "poster.jpg"
-        encode_mp4((draw_frame(state, board.caption) for state in states), video_path, LOCAL_FPS)
-        draw_frame(states[-1], board.caption).save(poster_path, "JPEG", quality=POSTER_JPEG_QUALITY)
-        return ProducedVideo(video_path, poster_path, self.name, RENDERER_VERSION)
+        painter = Painter(request.storyboard)
+        video_path = workdir / "video.mp4"
+        encode_mp4((painter.frame(state) for state in frame_states(request.storyboard, LOCAL_FPS)), video_path,
+                   LOCAL_FPS)
+        return ProducedVideo(video_path, draw_poster(request, workdir), self.name, RENDERER_VERSION)
+
+
+def draw_poster(request: VideoRequest, workdir: Path) -> Path:
+    """The poster every video gets: the user's card and meter as they are today, beside the takeaway."""
+    poster_path = workdir / "poster.jpg"
+    Painter(request.storyboard).frame(poster_state(request.storyboard)).save(
+        poster_path, "JPEG", quality=POSTER_JPEG_QUALITY)
+    return poster_path
