@@ -1,55 +1,187 @@
-"""Figures and templates: the numbers a video shows, and the story both backends tell."""
+"""What a video says: the user's own card and figures, honest wording, the prompt, captions."""
 
 import math
+import re
 
 import pytest
 
+from engine_hooks.inputs import job_spec
+from tests.storyboards import DISCLAIMER, EDGE_CONTEXTS, TEMPLATE, board_for, card_context, real_contexts
 from worker.errors import InvalidVideoInput
-from worker.prompts import find_template, normalize_persona, utilization_figures
-from worker.prompts.figures import estimated_score
+from worker.prompts import choose_card, find_template, normalize_persona, utilization_figures
+from worker.prompts.captions import description, webvtt
+from worker.prompts.figures import percent_label
+from worker.prompts.money import currency_code, format_money
+from worker.prompts.screen import DEFAULT_DISCLAIMER
 
 
-def test_storyboard_example_figures():
-    figures = utilization_figures(73.0)
-    assert (figures.start_utilization_pct, figures.target_utilization_pct) == (73, 28)
-    assert (figures.start_score, figures.target_score) == (650, 720)
+def test_the_issues_own_example_user_gets_their_card_and_numbers():
+    text = board_for(real_contexts()["user_0034"]).text
+    assert (text.card_name, text.balance, text.limit, text.start_pct) == ("•••• 2385", "$14,215", "$15,000", "95%")
+    assert (text.chart_goal, text.action) == ("$4,500", "Pay down $9,715")
+    assert text.action_detail == "to reach 30% ($4,500 of $15,000)"
 
 
-def test_percentages_round_half_up_like_the_engine_rationale():
-    # The engine's rationale says "46% utilization" for 45.9 and "95%" for 94.77.
-    assert utilization_figures(45.9).start_utilization_pct == 46
-    assert utilization_figures(94.77).start_utilization_pct == 95
-    assert utilization_figures(72.5).start_utilization_pct == 73
-
-
-def test_score_rises_as_utilization_falls_and_stays_in_range():
-    scores = [estimated_score(u) for u in range(0, 101, 5)]
-    assert scores == sorted(scores, reverse=True)
-    assert all(300 <= s <= 850 for s in scores)
-
-
-def test_low_utilization_keeps_its_own_number():
-    figures = utilization_figures(12)
-    assert figures.target_utilization_pct == 12
-    assert figures.start_score == figures.target_score
+@pytest.mark.parametrize("user_id", sorted(real_contexts()))
+def test_every_real_user_gets_their_highest_utilization_card(user_id):
+    context = real_contexts()[user_id]
+    cards = [a for a in context["accounts"] if a["account_type"] == "credit"]
+    best = max(cards, key=lambda a: a["balance_current"] / a["balance_limit"])
+    card = choose_card(context["accounts"]).card
+    assert card is not None and card.mask == best["mask"]
+    assert (card.balance, card.limit) == (round(best["balance_current"]), round(best["balance_limit"]))
+    figures = utilization_figures(None, card)
+    assert math.isclose(figures.start_utilization_pct, 100 * card.balance / card.limit, abs_tol=0.01)
 
 
 @pytest.mark.parametrize(
-    ("value", "message"),
+    ("pct", "label"),
+    [(94.77, "95%"), (45.9, "46%"), (72.5, "73%"), (29.5, "29.5%"), (29.96, "29.96%"), (30.0, "30%"),
+     (30.04, "30.04%"), (30.5, "31%"), (0.0, "0%"), (100.0, "100%")],
+)
+def test_labels_round_like_the_engine_but_never_across_the_guideline(pct, label):
+    assert percent_label(pct) == label
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CONTEXTS))
+def test_pay_down_and_colours_agree_with_the_numbers_shown(name):
+    board = board_for(EDGE_CONTEXTS[name])
+    f = board.figures
+    if f.card is None:
+        return
+    assert (f.card.pay_down > 0) == f.falls == (f.card.balance > 0.3 * f.card.limit)
+    assert f.card.target_balance <= 0.3 * f.card.limit < f.card.target_balance + 1
+
+
+def test_no_score_is_invented_for_anyone():
+    boards = [board_for(context) for context in real_contexts().values()]
+    assert {board.text.example for board in boards} == {"650 → 720"}
+    for board in boards:
+        words = " ".join(str(value) for value in vars(board.text).values())
+        assert "est." not in words.lower() and "not your score" in board.text.example_note
+        assert "Illustrative example" in TEMPLATE.prompt(board.figures)
+
+
+def test_the_remote_prompt_carries_rounded_percentages_only():
+    board = board_for(real_contexts()["user_0034"])
+    prompt = TEMPLATE.prompt(board.figures)
+    assert "95%" in prompt and "30%" in prompt
+    assert "2385" not in prompt and not re.search(r"\$\s?\d", prompt) and "14,215" not in prompt
+    opted_in = TEMPLATE.prompt(board.figures, account_details=True)
+    assert "ending in 2385" in opted_in and "$14,215 of a $15,000 limit" in opted_in and "$9,715" in opted_in
+
+
+def test_the_prompt_follows_the_same_storyboard():
+    prompt = TEMPLATE.prompt(board_for(real_contexts()["user_0034"]).figures)
+    for expected in ("8-second", "0-2s:", "2-5s:", "5-8s:", "95%", "red to yellow to green", "warning indicators",
+                     "Below 30% = Better Score", "from 650 to 720", "no faces", "not financial advice"):
+        assert expected in prompt
+
+
+def test_storyboard_beats_are_the_plans_three():
+    board = board_for(real_contexts()["user_0001"])
+    assert [(b.name, b.start_s, b.end_s) for b in board.beats] == [
+        ("card", 0.0, 2.0), ("pay_down", 2.0, 5.0), ("takeaway", 5.0, 8.0)]
+
+
+def test_the_content_hash_covers_the_card_so_no_user_is_shown_anothers_card():
+    one = job_spec("a", "High Utilization", "credit_utilization", card_context(5_500, 10_000, mask="1111"))
+    two = job_spec("b", "High Utilization", "credit_utilization", card_context(5_500, 10_000, mask="2222"))
+    same = job_spec("c", "High Utilization", "credit_utilization", card_context(5_500, 10_000, mask="1111"))
+    assert one.prompt == two.prompt, "the remote prompt does not name the card"
+    assert one.prompt_hash != two.prompt_hash and one.prompt_hash == same.prompt_hash
+
+
+@pytest.mark.parametrize(
+    ("accounts", "note"),
     [
-        (None, "missing"),
-        (math.nan, "not a finite number"),
-        (math.inf, "not a finite number"),
-        (-0.5, "outside 0–100%"),
-        (2852.0, "2852% is outside"),
-        ("seventy", "must be a number"),
-        (True, "must be a number"),
-        ([73], "must be a number"),
+        ("not a list", "accounts is a str"),
+        (["not an object"], "an account is not an object"),
+        ([{"account_type": "credit", "balance_current": math.nan, "balance_limit": 5000,
+           "iso_currency_code": "USD", "mask": "1"}], "balance is not a finite number"),
+        ([{"account_type": "credit", "balance_current": 100, "balance_limit": -5000,
+           "iso_currency_code": "USD", "mask": "1234"}], "limit is negative"),
+        ([{"account_type": "credit", "balance_current": "14215", "balance_limit": 15000,
+           "iso_currency_code": "USD", "mask": "1234"}], "balance is not a number"),
+        ([{"account_type": "credit", "balance_current": 100, "balance_limit": 0,
+           "iso_currency_code": "USD", "mask": "1234"}], "limit is 0"),
+        ([{"account_type": "credit", "balance_current": 100, "balance_limit": 5000,
+           "iso_currency_code": "ZZZ", "mask": "1234"}], "currency is missing or unknown"),
+        ([{"account_type": "credit", "balance_current": 100, "balance_limit": 5000,
+           "iso_currency_code": None, "mask": "1234"}], "currency is missing or unknown"),
+        ([{"account_type": "credit", "balance_current": 1e12, "balance_limit": 5e12,
+           "iso_currency_code": "USD", "mask": "1234"}], "implausibly large"),
+        ([{"account_type": "credit", "balance_current": 90_000, "balance_limit": 5_000,
+           "iso_currency_code": "USD", "mask": "1234"}], "more than ten times"),
     ],
 )
-def test_bad_utilization_is_explained(value, message):
-    with pytest.raises(InvalidVideoInput, match=message):
-        utilization_figures(value)
+def test_bad_accounts_fall_back_to_the_utilization_storyboard_and_say_why(accounts, note):
+    spec = job_spec("u", "High Utilization", "credit_utilization",
+                    {"credit_max_util_pct": 64.2, "accounts": accounts})
+    assert spec.figures.card is None and spec.figures.start_utilization_pct == 64
+    assert note in spec.card_note
+    assert spec.row_input()["card_note"] == spec.card_note
+
+
+@pytest.mark.parametrize("mask", ["4" * 40, "<b>12</b>", "12 34", "", 2385, "१२३४"])
+def test_a_mask_unfit_for_the_screen_is_left_off_not_drawn(mask):
+    spec = job_spec("u", "High Utilization", "credit_utilization", card_context(8_000, 10_000, mask=mask))
+    assert spec.figures.card is not None and spec.figures.card.mask is None
+    text = spec.template.storyboard(spec.figures, spec.disclaimer).text
+    assert text.card_name == "Your credit card" and "without its mask" in spec.card_note
+
+
+def test_no_usable_card_and_no_signal_is_a_clear_error():
+    with pytest.raises(InvalidVideoInput, match="credit utilization is missing"):
+        job_spec("u", "High Utilization", "credit_utilization", {"accounts": [{"account_type": "credit"}]})
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [("Educational only.", "Educational only."), (None, DEFAULT_DISCLAIMER), (42, DEFAULT_DISCLAIMER),
+     ("<script>alert(1)</script>", DEFAULT_DISCLAIMER), ("x" * 500, DEFAULT_DISCLAIMER),
+     ("Not advice 🚀", DEFAULT_DISCLAIMER), ("  Not \n advice.  ", "Not advice.")],
+)
+def test_the_recommendations_disclaimer_is_shown_when_it_can_be(given, shown):
+    assert board_for(card_context(8_000, 10_000), disclaimer=given).disclaimer == shown
+
+
+@pytest.mark.parametrize(("code", "expected"), [("USD", "$9,715"), ("eur", "€9,715"), ("GBP", "£9,715"),
+                                                ("JPY", "¥9,715"), ("CAD", "CA$9,715"), ("CHF", "CHF 9,715")])
+def test_amounts_are_whole_units_of_the_cards_currency(code, expected):
+    assert format_money(9_715, currency_code(code)) == expected
+
+
+@pytest.mark.parametrize("code", ["ZZZ", "XXX", "dollars", "", 840, None])
+def test_unknown_currencies_are_not_currencies(code):
+    assert currency_code(code) is None
+
+
+def test_captions_are_webvtt_timed_to_the_beats_and_repeat_the_figures():
+    board = board_for(real_contexts()["user_0034"])
+    vtt = webvtt(board)
+    assert vtt.startswith("WEBVTT\n\n")
+    times = re.findall(r"(\d\d):(\d\d):(\d\d\.\d\d\d) --> (\d\d):(\d\d):(\d\d\.\d\d\d)", vtt)
+    spans = [(float(a) * 3600 + float(b) * 60 + float(c), float(d) * 3600 + float(e) * 60 + float(f))
+             for a, b, c, d, e, f in times]
+    assert spans[:3] == [(b.start_s, b.end_s) for b in board.beats]
+    assert all(0 <= start < end <= 8 for start, end in spans)
+    for figure in ("2385", "95%", "$14,215", "$15,000", "$4,500", "$9,715", "Below 30% = Better Score", DISCLAIMER):
+        assert figure in vtt
+    summary = description(board)
+    assert all(figure in summary for figure in ("2385", "95%", "$14,215", "$9,715", DISCLAIMER))
+
+
+def test_caption_text_cannot_break_out_of_its_cue():
+    board = board_for(card_context(8_000, 10_000), disclaimer="Fees & rates apply -- see terms.")
+    assert "Fees &amp; rates apply -- see terms." in webvtt(board)
+
+
+def test_bad_signal_utilization_is_explained():
+    for value, message in [(None, "missing"), (math.nan, "not a finite number"), (-0.5, "outside 0–100%"),
+                           (2852.0, "2852% is outside"), ("seventy", "must be a number"), (True, "must be a number")]:
+        with pytest.raises(InvalidVideoInput, match=message):
+            utilization_figures(value)
 
 
 @pytest.mark.parametrize("persona", ["High Utilization", "high_utilization", "high-utilization", " HIGH  utilization "])
@@ -66,29 +198,3 @@ def test_unknown_persona_is_rejected(persona):
 def test_known_persona_without_template_is_rejected_clearly():
     with pytest.raises(InvalidVideoInput, match="no video template for persona 'savings_builder'"):
         find_template("savings_builder", "credit_utilization")
-
-
-def test_prompt_follows_the_storyboard_with_the_users_numbers():
-    template = find_template("high_utilization", "credit_utilization")
-    prompt = template.prompt(utilization_figures(81.4))
-    for expected in ("8-second", "81%", "28%", "red to orange to green", "Below 30% = Better Score",
-                     "no faces", "upward arrow"):
-        assert expected in prompt
-    score_from, score_to = utilization_figures(81.4).start_score, utilization_figures(81.4).target_score
-    assert f"from {score_from} to {score_to}" in prompt
-
-
-def test_storyboard_beats_cover_eight_seconds_with_caption_last_two():
-    board = find_template("high_utilization", "credit_utilization").storyboard(utilization_figures(73))
-    assert [b.name for b in board.beats] == ["pulse", "fall", "caption"]
-    assert board.beats[0].start_s == 0 and board.beats[-1].end_s == board.duration_seconds == 8
-    assert board.beat("caption").start_s == 6.0
-    assert all(a.end_s == b.start_s for a, b in zip(board.beats, board.beats[1:]))
-
-
-def test_prompt_hash_changes_with_figures_and_version_only():
-    template = find_template("high_utilization", "credit_utilization")
-    assert template.prompt_hash(utilization_figures(73)) == template.prompt_hash(utilization_figures(73.2))
-    assert template.prompt_hash(utilization_figures(73)) != template.prompt_hash(utilization_figures(74))
-    bumped = type(template)(template.persona, template.topic, "9.9")
-    assert bumped.prompt_hash(utilization_figures(73)) != template.prompt_hash(utilization_figures(73))

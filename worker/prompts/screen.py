@@ -61,7 +61,7 @@ def screen_text(figures: UtilizationFigures, disclaimer: str) -> ScreenText:
             action, detail = f"Pay down {card.money(card.pay_down)}", f"to reach {guideline} ({goal} of {card.money(card.limit)})"
             fall_line = f"Paying down to {goal} brings it to {guideline}"
         else:
-            action, detail = f"You're at or below {guideline}", f"Keeping the balance under {goal} keeps it there"
+            action, detail = f"You're at or below {guideline}", f"Keep the balance at or under {goal}"
             fall_line = f"Your balance is already under the {guideline} line"
         chart = ("Balance", f"{guideline} = {goal}", card.money(card.balance), goal)
         name = f"•••• {card.mask}" if card.mask else "Your credit card"
