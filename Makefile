@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench docs-images clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ bench: install
 	$(BIN)/python bench/bench_enqueue.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_remote_throughput.py
+
+# Pictures in docs/ come from commands, never from the test run.
+docs-images: install
+	$(BIN)/spendsense-video preview user_0034 --out docs/storyboard.png \
+		--contexts tests/data/spendsense/user_contexts_high_utilization.json
 
 clean:
 	rm -rf $(VENV) data *.egg-info

@@ -1,4 +1,4 @@
-"""`spendsense-video`: the operator's command line (migrate, status, list, retry, requeue-stuck, probe, demo)."""
+"""`spendsense-video`: the operator's command line (migrate, status, list, retry, requeue-stuck, probe, preview, demo)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     retry.add_argument("job_ids", nargs="*", metavar="JOB_ID")
     retry.add_argument("--failed", action="store_true", help="every failed job")
     commands.add_parser("requeue-stuck", help="re-send messages of stuck jobs and rewrite lagging traces, now")
+    preview = commands.add_parser("preview", help="write a contact sheet of a user's video's key frames (PNG)")
+    preview.add_argument("user_id", metavar="USER_ID")
+    preview.add_argument("--contexts", type=Path,
+                         help="JSON of engine user contexts (user id → persona, signals, accounts); "
+                              "default: the user's newest job in DATABASE_URL")
+    preview.add_argument("--out", type=Path, default=Path("storyboard.png"), help="where to write the PNG")
     demo = commands.add_parser("demo", help="render videos for five sample users with a real worker")
     demo.add_argument("--output-dir", type=Path, default=Path("data/demo"),
                       help="where the demo keeps its database, broker, videos and traces (wiped first)")
@@ -38,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
             return _probe()
         if args.command in ("list", "retry", "requeue-stuck"):
             return _operate(args)
+        if args.command == "preview":
+            return _preview(args)
         from worker.demo import run_demo
 
         return run_demo(args.output_dir, timeout_s=args.timeout_s)
@@ -85,6 +93,19 @@ def _operate(args: argparse.Namespace) -> int:
         print(f"re-queued {len(requeued)} job(s)" + "".join(f"\n  {job_id}" for job_id in requeued))
         return 0 if requeued or args.failed else 1
     print(operations.requeue_stuck(get_settings()).summary())
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from worker.errors import InvalidVideoInput
+    from worker.preview import PreviewError, write_preview
+
+    try:
+        path = write_preview(args.user_id, args.out, args.contexts)
+    except (PreviewError, InvalidVideoInput, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}")
     return 0
 
 

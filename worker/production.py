@@ -13,6 +13,7 @@ import dataclasses
 import logging
 import time
 
+from worker.db.models import VideoJob
 from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, TransientVideoError
 from worker.jobs import recorder
 from worker.jobs.recorder import ClaimedJob, Outcome
@@ -84,7 +85,7 @@ def _local_tiers(job: ClaimedJob, request: VideoRequest, settings: Settings, las
     raise NoVideoAvailable("no tier could make a video or poster (" + "; ".join(reasons) + ")")
 
 
-def build_request(job: ClaimedJob) -> VideoRequest:
+def build_request(job: ClaimedJob | VideoJob) -> VideoRequest:
     """Rebuild the storyboard from the job's stored figures, card, disclaimer and template.
 
     Raises:
