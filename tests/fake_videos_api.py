@@ -72,6 +72,7 @@ class FakeVideosServer:
     concurrency: int = 50
     api_key: str | None = API_KEY  # None: an open server that takes any key
     removed_models: set[str] = field(default_factory=set)
+    thumbnails: bool = True  # False: the thumbnail variant answers 404, as on servers without one
     failing_prompts: dict[str, dict[str, str]] = field(default_factory=dict)  # substring -> error
     content_expired: bool = False
     honour_idempotency: bool = True  # False: a repeated key creates (and bills) another job

@@ -90,6 +90,8 @@ class VideosHandler(BaseHTTPRequestHandler):
             return self._error(410, "video_expired", "The video content has expired")
         variant = re.search(r"variant=(\w+)", self.path)
         if variant and variant[1] == "thumbnail":
+            if not self.fake.thumbnails:
+                return self._error(404, "not_found", "This video has no thumbnail")
             return self._send(200, sample_thumbnail(), "image/jpeg")
         data = sample_mp4(int(job.seconds), job.size)
         if fault is not None and fault.kind == "truncate":

@@ -10,9 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
+from engine_hooks import enqueue_videos
 from tests.factories import event_names, load_job
 from tests.fake_videos_api import API_KEY, Fault
+from tests.storyboards import card_context
 from tests.test_task import enqueue_one, wait_for_terminal
 from worker.remote.breaker import open_breakers
 from worker.render.probe import check_deliverable, probe_video
@@ -60,6 +63,21 @@ def test_prompt_sent_to_the_server_holds_no_user_data(remote, fake, celery_worke
     wait_for_terminal(job_id)
     [sent] = [job.prompt for job in fake.jobs.values()]
     assert "78%" in sent and "user_0042" not in sent and "77.7" not in sent
+
+
+def test_a_remote_video_gets_the_storyboards_captions_description_and_our_own_poster(remote, fake, celery_worker):
+    fake.thumbnails = False
+    recs = [{"topic": "credit_utilization", "disclaimer": "Educational only."}]
+    [job_id] = enqueue_videos("user_0034", "High Utilization", recs, card_context(14_215, 15_000, mask="2385"))
+    assert wait_for_terminal(job_id) == "completed"
+    job = load_job(job_id)
+    [sent] = [remote_job.prompt for remote_job in fake.jobs.values()]
+    assert "95%" in sent and "2385" not in sent and "14,215" not in sent and "$" not in sent
+    captions = Path(job.captions_url.removeprefix("file://")).read_text()
+    assert captions.startswith("WEBVTT") and "$9,715" in captions and "Educational only." in captions
+    assert "ending in 2385" in job.description and job.provider == "openai"
+    poster = Path(job.poster_url.removeprefix("file://"))
+    assert poster.suffix == ".jpg" and Image.open(poster).size == (1280, 720), "drawn here: the server had none"
 
 
 def test_rate_limit_honours_retry_after(remote, fake, celery_worker):

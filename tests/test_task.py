@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from engine_hooks import enqueue_videos
 from tests.factories import load_job, queued_job, trace_when_done
+from tests.storyboards import card_context
 from worker import providers
 from worker.celery_app import app
 from worker.errors import PermanentVideoError, TransientVideoError
 from worker.jobs import reader
 from worker.providers.local import LocalRenderer
 from worker.settings import reload_settings
+from worker.traces import video_metadata
 from worker.tasks import MAX_RETRIES
 
 #: Long enough for 1 + 3 attempts with backoff 2/4/8 s (full jitter) and local renders.
@@ -124,6 +127,33 @@ def test_unusable_job_input_fails_at_once_without_fallback(sqlite_configured, ce
     assert job.fallback_used is False
     trace = trace_when_done("user_0001", sqlite_configured, job_id)
     assert trace["video_generation_log"][-1]["error"].startswith("InvalidVideoInput: job input has no usable figures")
+
+
+def test_a_finished_video_brings_its_card_captions_description_and_poster_to_the_trace(sqlite_configured,
+                                                                                      celery_worker):
+    recs = [{"topic": "credit_utilization", "disclaimer": "Educational only. Not advice."}]
+    [job_id] = enqueue_videos("user_0034", "High Utilization", recs, card_context(14_215, 15_000, mask="2385"))
+    assert wait_for_terminal(job_id) == "completed"
+    trace = trace_when_done("user_0034", sqlite_configured, job_id)
+    metadata = video_metadata(load_job(job_id))
+    assert metadata["storyboard"] == "card" and metadata["card_note"] is None
+    assert metadata["captions_url"].endswith(".vtt") and "ending in 2385" in metadata["description"]
+    captions = Path(metadata["captions_url"].removeprefix("file://")).read_text()
+    assert "$9,715" in captions and "Educational only. Not advice." in captions
+    assert Path(metadata["poster_url"].removeprefix("file://")).stat().st_size > 0
+    assert trace["video_generation_log"][-1]["event"] == "completed"
+
+
+def test_bad_card_data_still_gets_a_video_and_says_why(sqlite_configured, celery_worker):
+    context = card_context(float("nan"), -5, mask="<script>", currency="ZZZ", signal=81.0)
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0002", "High Utilization", recs, context)
+    assert recs[0]["video_status"] == "queued"
+    assert wait_for_terminal(job_id) == "completed"
+    metadata = video_metadata(load_job(job_id))
+    assert metadata["storyboard"] == "utilization"
+    assert metadata["card_note"] == "no usable credit card (balance is not a finite number)"
+    assert "81%" in metadata["description"] and "script" not in metadata["description"]
 
 
 @pytest.mark.parametrize("provider", [Refusing], indirect=True)

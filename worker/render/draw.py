@@ -229,11 +229,6 @@ class Painter:
         line.paste(panel, (x, y), L.INK, opacity)
 
 
-def draw_frame(state: FrameState, board: Storyboard) -> Image.Image:
-    """One frame on its own (tests, previews); renders reuse one `Painter` for every frame."""
-    return Painter(board).frame(state)
-
-
 @lru_cache(maxsize=1)
 def _background() -> Image.Image:
     gradient = Image.linear_gradient("L").resize((L.WIDTH, L.HEIGHT))
