@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from worker.errors import InvalidVideoInput
 from worker.prompts.figures import (
@@ -57,8 +58,9 @@ class Storyboard:
     def beat(self, name: str) -> Beat:
         return next(beat for beat in self.beats if beat.name == name)
 
-    @property
+    @cached_property
     def text(self) -> ScreenText:
+        """Every string the video shows (worded once per storyboard, read on every frame)."""
         return screen_text(self.figures, self.disclaimer)
 
 
