@@ -22,12 +22,13 @@ from worker.db.models import JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 from worker.jobs import recorder
 from worker.messages import publish_job
+from worker.storage.urls import job_urls
 from worker.traces import video_metadata
 
 #: Columns copied from a finished job whose video is identical to the one requested.
 _REUSED_COLUMNS = (
     "provider", "renderer_version", "video_url", "poster_url", "captions_url", "description", "video_sha256",
-    "file_size_bytes",
+    "video_key", "poster_key", "captions_key", "file_size_bytes",
     "duration_seconds", "width", "height", "fps", "codec", "generation_time_seconds",
     "fallback_used", "fallback_tier",
 )
@@ -62,10 +63,10 @@ def enqueue_job(spec: JobSpec) -> EnqueuedJob:
         job, publish = _create_or_find(spec)
     if publish:
         _publish(job)
-    return EnqueuedJob(
-        job.id, job.status, job.video_url,
-        video_metadata(job) if job.status == JobStatus.COMPLETED.value else None,
-    )
+    if job.status != JobStatus.COMPLETED.value:
+        return EnqueuedJob(job.id, job.status, None, None)
+    urls = job_urls(job)
+    return EnqueuedJob(job.id, job.status, urls.video_url, video_metadata(job, urls))
 
 
 def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +168,32 @@ def fake():
     yield server
     server.stop()
     VideosApi.shared.cache_clear()  # its kept-alive connections must not reach a later fake on this port
+
+
+@pytest.fixture
+def s3(monkeypatch) -> Iterator[str]:
+    """A real S3 API over HTTP (moto's server mode) on a free loopback port, with an empty bucket.
+
+    Sets the standard AWS variables, as a deployment would, and VIDEO_STORAGE_URL to the bucket.
+    Yields the endpoint URL; the server (and its state) goes away with the test.
+    """
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
+    for key, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
+                       "VIDEO_STORAGE_URL": "s3://videos/spendsense"}.items():
+        monkeypatch.setenv(key, value)
+    boto3.client("s3").create_bucket(Bucket="videos")
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        from worker.storage import _store
+
+        _store.cache_clear()

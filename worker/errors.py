@@ -61,3 +61,7 @@ class NoVideoAvailable(VideoJobError):
 
 class AttemptsExhausted(VideoJobError):
     """A job started too many attempts that never recorded a result (their workers died)."""
+
+
+class StorageUnavailable(TransientVideoError):
+    """The video exists but could not be kept: a full disk, a permission error, an unreachable object store."""

@@ -14,7 +14,7 @@ import logging
 import time
 
 from worker.db.models import VideoJob
-from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, TransientVideoError
+from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable, TransientVideoError
 from worker.jobs import recorder
 from worker.jobs.recorder import ClaimedJob, Outcome
 from worker.prompts import UtilizationFigures, disclaimer_for_screen, find_template
@@ -25,7 +25,8 @@ from worker.remote import generation
 from worker.remote.generation import Pending
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import Settings
-from worker.storage import scratch_directory, store_captions, store_poster, store_video
+from worker.storage import ObjectStore, get_store, scratch_directory, store_file
+from worker.storage.keys import key_sha256
 
 log = logging.getLogger(__name__)
 
@@ -106,29 +107,42 @@ def build_request(job: ClaimedJob | VideoJob) -> VideoRequest:
 
 
 def _finish(produced: ProducedVideo, request: VideoRequest, settings: Settings, started: float) -> Outcome:
-    """Probe and store what a tier produced, with its poster, captions and description."""
-    board = request.storyboard
+    """Probe what a tier produced, then store it with its poster and captions; completion waits for all three.
+
+    Raises:
+        StorageUnavailable: the object store could not keep or verify a file (Celery retries).
+    """
+    board, store = request.storyboard, get_store(settings)
     try:
         if produced.video_path is None:
-            poster_url = store_poster(produced.poster_path, settings)
-            return Outcome(produced.provider, produced.renderer_version, None, poster_url, None, None, None, None,
-                           None, None, None, round(time.monotonic() - started, 3), description=description(board))
+            poster_key = store_file(produced.poster_path, store)
+            return Outcome(produced.provider, produced.renderer_version, None, _stable_url(store, poster_key),
+                           None, None, None, None, None, None, None, round(time.monotonic() - started, 3),
+                           description=description(board), poster_key=poster_key)
         probe = check_deliverable(probe_video(produced.video_path))
         workdir = produced.video_path.parent
-        poster = produced.poster_path or draw_poster(request, workdir)
-        stored = store_video(produced.video_path, poster, settings)
         captions = workdir / "captions.vtt"
         captions.write_text(webvtt(board), encoding="utf-8")
-        captions_url = store_captions(captions, settings)
+        keys = [store_file(path, store) for path in
+                (produced.video_path, produced.poster_path or draw_poster(request, workdir), captions)]
     except OSError as exc:
-        raise TransientVideoError(f"storage error: {exc}") from exc
+        raise StorageUnavailable(f"storage error: {exc.strerror or exc}") from exc
+    video_key, poster_key, captions_key = keys
     return Outcome(
-        provider=produced.provider, renderer_version=produced.renderer_version, video_url=stored.url,
-        poster_url=stored.poster_url, video_sha256=stored.sha256, file_size_bytes=probe.file_size_bytes,
+        provider=produced.provider, renderer_version=produced.renderer_version,
+        video_url=_stable_url(store, video_key), poster_url=_stable_url(store, poster_key),
+        video_sha256=key_sha256(video_key), file_size_bytes=probe.file_size_bytes,
         duration_seconds=probe.duration_seconds, width=probe.width, height=probe.height, fps=probe.fps,
         codec=probe.codec, generation_time_seconds=round(time.monotonic() - started, 3),
-        captions_url=captions_url, description=description(board),
+        captions_url=_stable_url(store, captions_key), description=description(board),
+        video_key=video_key, poster_key=poster_key, captions_key=captions_key,
     )
+
+
+def _stable_url(store: ObjectStore, key: str) -> str | None:
+    """The URL to keep on the row: only one that never expires (presigned URLs are minted per trace)."""
+    minted = store.url(key)
+    return minted.url if minted.expires_at is None else None
 
 
 def _fall_back(job: ClaimedJob, tier: str, reason: str, kind: str) -> ClaimedJob:

@@ -51,9 +51,27 @@ class Settings(BaseSettings):
         default=DEFAULT_DATA_DIR / "videos", validation_alias=AliasChoices("VIDEO_STORAGE_DIR"),
         description="Directory where finished videos and posters are stored, content-addressed.",
     )
+    video_storage_url: str = Field(
+        default="", validation_alias=AliasChoices("VIDEO_STORAGE_URL"),
+        description="Object store for finished files: empty keeps them in VIDEO_STORAGE_DIR; s3://bucket/prefix "
+                    "uses any S3-compatible store (credentials and AWS_ENDPOINT_URL from the AWS variables).",
+    )
     video_public_base_url: str = Field(
         default="", validation_alias=AliasChoices("VIDEO_PUBLIC_BASE_URL"),
-        description="Public URL prefix serving VIDEO_STORAGE_DIR; empty gives file:// URLs.",
+        description="URL prefix that serves stored objects by key (a CDN, a bucket website, or "
+                    "`spendsense-video serve`); empty gives presigned URLs on S3 and file:// URLs otherwise.",
+    )
+    video_url_ttl_s: int = Field(
+        default=604_800, ge=60, le=604_800, validation_alias=AliasChoices("VIDEO_URL_TTL_S"),
+        description="How long a presigned URL works (at most 7 days, S3's own limit).",
+    )
+    video_cors_origins: str = Field(
+        default="", validation_alias=AliasChoices("VIDEO_CORS_ORIGINS"),
+        description="Comma-separated origins `serve` allows to fetch videos from a page (CORS).",
+    )
+    video_preview_auth: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VIDEO_PREVIEW_AUTH"),
+        description="user:password for the preview page of `serve`; without it the page refuses everyone.",
     )
     trace_dir: Path = Field(
         default=Path("docs/traces"), validation_alias=AliasChoices("TRACE_DIR"),
@@ -129,6 +147,14 @@ class Settings(BaseSettings):
         value = value.strip().lower()
         if value not in provider_names():
             raise ValueError(f"unknown provider {value!r}; choose one of {', '.join(provider_names())}")
+        return value
+
+    @field_validator("video_storage_url")
+    @classmethod
+    def _storage_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and (not value.startswith("s3://") or not value.removeprefix("s3://").split("/")[0]):
+            raise ValueError("must be empty (files in VIDEO_STORAGE_DIR) or s3://bucket[/prefix]")
         return value
 
     @field_validator("video_public_base_url")

@@ -23,6 +23,7 @@ from worker.db.models import JobStatus, VideoJob, VideoJobEvent
 from worker.jobs import reader
 from worker.settings import Settings
 from worker.storage import safe_filename
+from worker.storage.urls import JobUrls, job_urls
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +50,25 @@ def apply_video_fields(trace: dict[str, Any]) -> dict[str, Any]:
         if job is None:
             rec["video_status"] = JobStatus.NOT_FOUND.value
             continue
+        urls = job_urls(job)
         rec["video_status"] = job.status
-        rec["video_url"] = job.video_url
-        rec["video_metadata"] = video_metadata(job)
+        rec["video_url"] = urls.video_url
+        rec["video_metadata"] = video_metadata(job, urls)
         if job.status == JobStatus.FAILED.value:
             rec["video_error"] = job.error_message
         else:
             rec.pop("video_error", None)
     user_id = trace.get("user_id")
     if isinstance(user_id, str):
-        trace["video_generation_log"] = [log_entry(event, job) for event, job in reader.user_events(user_id)]
+        events = reader.user_events(user_id)
+        urls = {job.id: job_urls(job) for _, job in events if job.status == JobStatus.COMPLETED.value}
+        trace["video_generation_log"] = [log_entry(event, job, urls.get(job.id)) for event, job in events]
     return trace
 
 
-def video_metadata(job: VideoJob) -> dict[str, Any]:
+def video_metadata(job: VideoJob, urls: JobUrls | None = None) -> dict[str, Any]:
+    """What the trace says about a job's video; URLs are minted now from its keys."""
+    urls = urls or job_urls(job)
     return {
         "status": job.status,
         "duration_seconds": job.duration_seconds,
@@ -74,8 +80,10 @@ def video_metadata(job: VideoJob) -> dict[str, Any]:
         "provider": job.provider,
         "renderer_version": job.renderer_version,
         "file_size_bytes": job.file_size_bytes,
-        "poster_url": job.poster_url,
-        "captions_url": job.captions_url,
+        "video_key": job.video_key,
+        "poster_url": urls.poster_url,
+        "captions_url": urls.captions_url,
+        "video_url_expires_at": urls.expires_at.isoformat() if urls.expires_at else None,
         "description": job.description,
         "storyboard": "card" if _shows_card(job) else "utilization",
         "card_note": (job.input or {}).get("card_note"),
@@ -93,7 +101,7 @@ def _shows_card(job: VideoJob) -> bool:
     return isinstance(figures, dict) and figures.get("card") is not None
 
 
-def log_entry(event: VideoJobEvent, job: VideoJob) -> dict[str, Any]:
+def log_entry(event: VideoJobEvent, job: VideoJob, urls: JobUrls | None = None) -> dict[str, Any]:
     completed = event.event in ("completed", "reused")
     detail = event.detail or {}
     return {
@@ -103,7 +111,7 @@ def log_entry(event: VideoJobEvent, job: VideoJob) -> dict[str, Any]:
         "event": event.event,
         "status": event.status,
         "attempt": event.attempt,
-        "video_url": job.video_url if completed else None,
+        "video_url": (urls or job_urls(job)).video_url if completed else None,
         "generation_time_seconds": job.generation_time_seconds if completed else None,
         "retry_count": max(event.attempt - 1, 0),
         "error": f"{event.error_type}: {event.error_message}" if event.error_type else detail.get("reason"),

@@ -106,6 +106,11 @@ class VideoJob(Base):
     poster_url: Mapped[str | None] = mapped_column(Text)
     #: WebVTT captions of the video, stored beside it.
     captions_url: Mapped[str | None] = mapped_column(Text)
+    #: Object keys in the store (`ab/abcd….mp4`); URLs are minted from these when a trace is written.
+    #: The *_url columns hold a URL only when it never expires (file:// or VIDEO_PUBLIC_BASE_URL).
+    video_key: Mapped[str | None] = mapped_column(String(128))
+    poster_key: Mapped[str | None] = mapped_column(String(128))
+    captions_key: Mapped[str | None] = mapped_column(String(128))
     #: One paragraph telling the whole video (a text alternative for screen readers).
     description: Mapped[str | None] = mapped_column(Text)
     video_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -71,6 +71,9 @@ class Outcome:
     generation_time_seconds: float
     captions_url: str | None = None
     description: str | None = None
+    video_key: str | None = None
+    poster_key: str | None = None
+    captions_key: str | None = None
 
 
 @dataclass(frozen=True)
