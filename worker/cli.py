@@ -1,4 +1,5 @@
-"""`spendsense-video`: the operator's command line (migrate, status, list, retry, requeue-stuck, probe, preview, demo)."""
+"""`spendsense-video`: the operator's command line (migrate, status, list, retry, requeue-stuck, probe, preview,
+serve, verify-urls, demo)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
                          help="JSON of engine user contexts (user id → persona, signals, accounts); "
                               "default: the user's newest job in DATABASE_URL")
     preview.add_argument("--out", type=Path, default=Path("storyboard.png"), help="where to write the PNG")
+    serve = commands.add_parser("serve", help="serve stored videos over HTTP (file backend) and the preview page")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8000)
+    verify = commands.add_parser("verify-urls", help="request every video, poster and captions URL in the traces")
+    verify.add_argument("user_ids", nargs="*", metavar="USER_ID", help="default: every trace in TRACE_DIR")
     demo = commands.add_parser("demo", help="render videos for five sample users with a real worker")
     demo.add_argument("--output-dir", type=Path, default=Path("data/demo"),
                       help="where the demo keeps its database, broker, videos and traces (wiped first)")
@@ -46,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
             return _operate(args)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "verify-urls":
+            return _verify_urls(args)
         from worker.demo import run_demo
 
         return run_demo(args.output_dir, timeout_s=args.timeout_s)
@@ -107,6 +117,33 @@ def _preview(args: argparse.Namespace) -> int:
         return 1
     print(f"wrote {path}")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from worker.db.migrate import ensure_schema_current
+    from worker.settings import get_settings
+    from worker.web.app import create_app
+
+    settings = get_settings()
+    ensure_schema_current()
+    where = settings.video_storage_url or settings.video_storage_dir
+    print(f"serving {where} and the preview page on http://{args.host}:{args.port}/ "
+          f"(set VIDEO_PUBLIC_BASE_URL=http://{args.host}:{args.port} so traces carry these URLs)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def _verify_urls(args: argparse.Namespace) -> int:
+    from worker.settings import get_settings
+    from worker.verify_urls import render_rows, verify_traces
+
+    rows = verify_traces(get_settings(), args.user_ids)
+    print(render_rows(rows))
+    failed = [row for row in rows if not row.ok]
+    print(f"{len(rows)} URL(s) checked, {len(failed)} failed")
+    return 1 if failed or not rows else 0
 
 
 def _probe() -> int:

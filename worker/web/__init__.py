@@ -1,0 +1,1 @@
+"""`spendsense-video serve`: the embedded default's files over HTTP, and the preview page."""
