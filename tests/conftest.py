@@ -170,6 +170,10 @@ def fake():
     VideosApi.shared.cache_clear()  # its kept-alive connections must not reach a later fake on this port
 
 
+#: The moto server behind each `s3` endpoint, so a test can stop and restart it.
+_moto_servers: dict[str, object] = {}
+
+
 @pytest.fixture
 def s3(monkeypatch) -> Iterator[str]:
     """A real S3 API over HTTP (moto's server mode) on a free loopback port, with an empty bucket.
@@ -190,10 +194,11 @@ def s3(monkeypatch) -> Iterator[str]:
                        "VIDEO_STORAGE_URL": "s3://videos/spendsense"}.items():
         monkeypatch.setenv(key, value)
     boto3.client("s3").create_bucket(Bucket="videos")
+    _moto_servers[endpoint] = server
     try:
         yield endpoint
     finally:
-        server.stop()
+        _moto_servers.pop(endpoint).stop()
         from worker.storage import _store
 
         _store.cache_clear()

@@ -62,7 +62,7 @@ class Settings(BaseSettings):
                     "`spendsense-video serve`); empty gives presigned URLs on S3 and file:// URLs otherwise.",
     )
     video_url_ttl_s: int = Field(
-        default=604_800, ge=60, le=604_800, validation_alias=AliasChoices("VIDEO_URL_TTL_S"),
+        default=604_800, ge=1, le=604_800, validation_alias=AliasChoices("VIDEO_URL_TTL_S"),
         description="How long a presigned URL works (at most 7 days, S3's own limit).",
     )
     video_cors_origins: str = Field(

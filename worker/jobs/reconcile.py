@@ -25,13 +25,15 @@ from worker.db.models import JobStatus, VideoJob, utcnow
 from worker.db.session import session_scope
 from worker.jobs.recorder import make_event
 from worker.settings import Settings
-from worker.storage import remove_abandoned_scratch
+from worker.storage import get_store, remove_abandoned_scratch
 from worker.traces import refresh_trace_file, trace_path
 
 log = logging.getLogger(__name__)
 
 #: Jobs examined per pass; the next pass takes the rest.
 BATCH_SIZE = 500
+#: Traces are rewritten this long before their presigned URLs expire.
+URL_REFRESH_MARGIN_S = 86_400
 
 
 @dataclass
@@ -39,12 +41,13 @@ class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)
     traces_rewritten: int = 0
+    urls_refreshed: int = 0
     scratch_removed: int = 0
 
     def summary(self) -> str:
         return (f"re-enqueued {len(self.requeued)} stuck job(s), failed {len(self.gave_up)} that kept losing "
-                f"their message, rewrote {self.traces_rewritten} lagging trace file(s), removed "
-                f"{self.scratch_removed} abandoned scratch file(s)")
+                f"their message, rewrote {self.traces_rewritten} lagging trace file(s), refreshed the URLs of "
+                f"{self.urls_refreshed} trace file(s), removed {self.scratch_removed} abandoned scratch file(s)")
 
 
 def reconcile(settings: Settings, publish, queue_size) -> ReconcileReport:
@@ -64,6 +67,7 @@ def reconcile(settings: Settings, publish, queue_size) -> ReconcileReport:
         except Exception as exc:  # the next pass tries again; the row says what happened
             log.warning("job %s: re-enqueue failed: %s", job_id, type(exc).__name__)
     report.traces_rewritten = _rewrite_lagging_traces(settings)
+    report.urls_refreshed = _refresh_expiring_urls(settings)
     report.scratch_removed = _remove_abandoned_scratch(settings)
     if report.requeued or report.gave_up or report.scratch_removed:
         log.warning("reconciler: %s", report.summary())
@@ -133,6 +137,30 @@ def _remove_abandoned_scratch(settings: Settings) -> int:
     except OSError as exc:
         log.warning("reconciler: scratch in video storage could not be cleaned: %s", type(exc).__name__)
         return 0
+
+
+def _refresh_expiring_urls(settings: Settings) -> int:
+    """Rewrite traces whose presigned URLs expire within a day (URLs are minted when a trace is written)."""
+    ttl_s = settings.video_url_ttl_s
+    if not get_store(settings).urls_expire:
+        return 0
+    stale_before = utcnow().timestamp() - max(ttl_s - URL_REFRESH_MARGIN_S, ttl_s / 2)
+    with session_scope() as session:
+        users = session.scalars(
+            select(VideoJob.user_id).where(VideoJob.status == JobStatus.COMPLETED.value, VideoJob.poster_key.is_not(None))
+            .distinct()
+        ).all()
+    refreshed = 0
+    for user_id in users:
+        path = trace_path(user_id, settings)
+        if refreshed >= BATCH_SIZE or not path.exists() or path.stat().st_mtime >= stale_before:
+            continue
+        try:
+            refresh_trace_file(user_id, settings)
+            refreshed += 1
+        except Exception as exc:
+            log.warning("reconciler: a trace file's URLs could not be refreshed: %s", type(exc).__name__)
+    return refreshed
 
 
 def _rewrite_lagging_traces(settings: Settings) -> int:

@@ -14,6 +14,8 @@ from worker.storage.scratch import file_sha256
 class FileStore:
     """`root/ab/abcd….mp4`; URLs are `VIDEO_PUBLIC_BASE_URL/<key>`, or file:// when nothing serves them."""
 
+    urls_expire = False
+
     def __init__(self, root: Path, *, public_base_url: str = "") -> None:
         self.root, self.public_base_url = root, public_base_url
 

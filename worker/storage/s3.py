@@ -39,6 +39,10 @@ class S3Store:
         self.public_base_url, self.url_ttl_s = public_base_url, url_ttl_s
         self._client = client
 
+    @property
+    def urls_expire(self) -> bool:
+        return not self.public_base_url
+
     @classmethod
     def from_url(cls, url: str, **options) -> S3Store:
         parts = urlsplit(url)
