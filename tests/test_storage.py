@@ -155,3 +155,13 @@ def test_ordinary_ids_are_kept_and_altered_ids_do_not_collide():
     assert safe_filename("user_0001") == "user_0001"
     assert safe_filename("a/b") != safe_filename("a_b")
     assert safe_filename("a/b") != safe_filename("a\\b")
+
+
+def test_urls_are_signed_for_the_address_viewers_use(settings, s3, monkeypatch, tmp_path):
+    viewer_endpoint = s3.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("VIDEO_S3_PRESIGN_ENDPOINT_URL", viewer_endpoint)
+    store = get_store(reload_settings())
+    key = store_file(_file(tmp_path / "a.mp4", b"video"), store)
+    url = store.url(key).url
+    assert url.startswith(f"{viewer_endpoint}/videos/spendsense/{key}?")
+    assert fetch(url)[0] == 200

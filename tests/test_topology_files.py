@@ -49,11 +49,33 @@ def test_compose_services_start_in_order_on_healthy_dependencies():
         assert SERVICES[service]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
-def test_named_volumes_keep_the_database_and_the_videos():
-    assert set(COMPOSE["volumes"]) == {"pgdata", "videos"}
+def test_named_volumes_keep_the_database_the_objects_and_the_scratch():
+    assert set(COMPOSE["volumes"]) == {"pgdata", "videos", "objects"}
     assert "pgdata:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
+    assert "objects:/data" in SERVICES["minio"]["volumes"]
     assert SERVICES["worker"]["environment"]["VIDEO_STORAGE_DIR"].startswith("/data")
     assert "videos:/data" in SERVICES["worker"]["volumes"]
+
+
+def test_worker_and_beat_store_videos_in_the_object_store_once_its_bucket_exists():
+    bucket = SERVICES["create-bucket"]
+    assert bucket["depends_on"]["minio"]["condition"] == "service_healthy" and bucket["restart"] == "no"
+    assert "mc mb --ignore-existing store/videos" in bucket["command"][0]
+    assert "anonymous" not in bucket["command"][0], "objects are never public"
+    assert SERVICES["minio"]["healthcheck"]["test"]
+    for service in ("worker", "beat"):
+        env = SERVICES[service]["environment"]
+        assert env["VIDEO_STORAGE_URL"] == "s3://videos/spendsense"
+        assert env["AWS_ENDPOINT_URL"] == "http://minio:9000" and env["AWS_SECRET_ACCESS_KEY"].startswith("${")
+        assert SERVICES[service]["depends_on"]["create-bucket"]["condition"] == "service_completed_successfully"
+        Settings(**{key: value for key, value in env.items() if not value.startswith("$")})  # valid settings
+    assert all(port.startswith("127.0.0.1:") for port in SERVICES["minio"]["ports"])
+
+
+def test_the_procfile_documents_the_storage_variables():
+    text = (ROOT / "Procfile").read_text()
+    for variable in ("VIDEO_STORAGE_URL", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "VIDEO_PUBLIC_BASE_URL"):
+        assert variable in text
 
 
 def test_flower_is_local_only_and_needs_credentials_from_the_environment():

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         description="URL prefix that serves stored objects by key (a CDN, a bucket website, or "
                     "`spendsense-video serve`); empty gives presigned URLs on S3 and file:// URLs otherwise.",
     )
+    video_s3_presign_endpoint_url: str = Field(
+        default="", validation_alias=AliasChoices("VIDEO_S3_PRESIGN_ENDPOINT_URL"),
+        description="The object store's address as viewers reach it, when workers use an internal one "
+                    "(AWS_ENDPOINT_URL=http://minio:9000); presigned URLs are signed for this host.",
+    )
     video_url_ttl_s: int = Field(
         default=604_800, ge=1, le=604_800, validation_alias=AliasChoices("VIDEO_URL_TTL_S"),
         description="How long a presigned URL works (at most 7 days, S3's own limit).",

@@ -5,6 +5,9 @@ from the standard AWS variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 `AWS_REGION`, and `AWS_ENDPOINT_URL` for stores other than AWS). Objects are
 private (no ACL is ever set); viewers get presigned GET URLs, or
 `VIDEO_PUBLIC_BASE_URL/<key>` when a CDN or bucket website fronts the bucket.
+When the workers reach the store at an internal address (`http://minio:9000`
+in compose), `VIDEO_S3_PRESIGN_ENDPOINT_URL` names the address viewers use; a
+signature covers the host, so URLs are signed for that one.
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ DEFAULT_REGION = "us-east-1"
 
 class S3Store:
     def __init__(self, bucket: str, prefix: str = "", *, public_base_url: str = "", url_ttl_s: int = 604_800,
-                 client=None) -> None:
+                 presign_endpoint_url: str = "", client=None) -> None:
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.public_base_url, self.url_ttl_s = public_base_url, url_ttl_s
-        self._client = client
+        self.presign_endpoint_url = presign_endpoint_url
+        self._client, self._presigner = client, None
 
     @property
     def urls_expire(self) -> bool:
@@ -51,9 +55,18 @@ class S3Store:
     @property
     def client(self):
         if self._client is None:
-            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-            self._client = boto3.client("s3", region_name=region, config=_CLIENT_CONFIG)
+            self._client = boto3.client("s3", region_name=_region(), config=_CLIENT_CONFIG)
         return self._client
+
+    @property
+    def presigner(self):
+        """The client that signs viewers' URLs: the workers' own, unless viewers reach the store elsewhere."""
+        if not self.presign_endpoint_url:
+            return self.client
+        if self._presigner is None:
+            self._presigner = boto3.client("s3", region_name=_region(), config=_CLIENT_CONFIG,
+                                           endpoint_url=self.presign_endpoint_url)
+        return self._presigner
 
     def object_name(self, key: str) -> str:
         return f"{self.prefix}/{key}" if self.prefix else key
@@ -77,7 +90,7 @@ class S3Store:
         name = self.object_name(key)
         if self.public_base_url:
             return MintedUrl(f"{self.public_base_url}/{name}")
-        url = self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": name},
+        url = self.presigner.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": name},
                                                  ExpiresIn=self.url_ttl_s)
         return MintedUrl(url, utcnow() + timedelta(seconds=self.url_ttl_s))
 
@@ -89,6 +102,10 @@ class S3Store:
                 return False
             raise
         return head["ContentLength"] == size and head.get("Metadata", {}).get("sha256") == sha256
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
 
 
 def _md5_base64(path: Path) -> str:
