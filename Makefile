@@ -30,6 +30,7 @@ bench: install
 docs-images: install
 	$(BIN)/spendsense-video preview user_0034 --out docs/storyboard.png \
 		--contexts tests/data/spendsense/user_contexts_high_utilization.json
+	$(BIN)/python -m tests.preview_site --screenshot docs/preview.png
 
 clean:
 	rm -rf $(VENV) data *.egg-info

@@ -18,9 +18,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app) -> Iterator[str]:
-    """Yields the base URL (`http://127.0.0.1:PORT`) while uvicorn serves `app`."""
-    port = free_port()
+def serving(app, port: int | None = None) -> Iterator[str]:
+    """Yields the base URL (`http://127.0.0.1:PORT`) while uvicorn serves `app` (on `port`, or a free one)."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

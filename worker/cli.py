@@ -40,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--output-dir", type=Path, default=Path("data/demo"),
                       help="where the demo keeps its database, broker, videos and traces (wiped first)")
     demo.add_argument("--timeout-s", type=float, default=300.0, help="give up waiting after this long")
+    demo.add_argument("--serve", action="store_true",
+                      help="then serve the videos and the preview page on http://127.0.0.1:PORT until Ctrl-C")
+    demo.add_argument("--port", type=int, default=8000, help="port for --serve")
     args = parser.parse_args(argv)
     try:
         if args.command == "migrate":
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
             return _verify_urls(args)
         from worker.demo import run_demo
 
-        return run_demo(args.output_dir, timeout_s=args.timeout_s)
+        return run_demo(args.output_dir, timeout_s=args.timeout_s, serve_port=args.port if args.serve else None)
     except (SettingsError, SchemaNotCurrentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

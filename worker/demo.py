@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from worker.db.models import TERMINAL_STATES, JobStatus
 from worker.db.session import dispose_engines
 from worker.jobs import reader
 from worker.settings import Settings, SettingsError, reload_settings
+from worker.storage.urls import job_urls
 from worker.traces import refresh_trace_file, trace_path
 from worker.worker_process import WorkerProcess
 
@@ -47,8 +49,12 @@ POLL_INTERVAL_S = 0.5
 _TERMINAL = {state.value for state in TERMINAL_STATES}
 
 
-def run_demo(output_dir: Path, *, timeout_s: float) -> int:
-    """Run the demo; returns 0 when every video completed."""
+def run_demo(output_dir: Path, *, timeout_s: float, serve_port: int | None = None) -> int:
+    """Run the demo; returns 0 when every video completed.
+
+    With `serve_port`, the videos are then served over HTTP on 127.0.0.1 (with the preview page)
+    until interrupted, and the traces and the results carry those http:// URLs.
+    """
     console = Console()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = _isolated_settings(output_dir.resolve())
@@ -59,13 +65,39 @@ def run_demo(output_dir: Path, *, timeout_s: float) -> int:
     with worker:
         jobs = {user_id: _engine_run(user_id, utilization) for user_id, utilization in SAMPLE_UTILIZATION_PCT.items()}
         finished = _wait_with_progress(console, [job for ids in jobs.values() for job in ids], worker, timeout_s)
+    if serve_port is not None:
+        settings = _served_settings(serve_port)
     for user_id in jobs:
         refresh_trace_file(user_id, settings)
     rows = _result_rows(jobs, settings)
     _print_and_write(console, rows, output_dir)
     if not finished:
         console.print(f"[red]Not every job finished; see {output_dir / 'worker.log'}[/]")
-    return 0 if finished and all(row["status"] == JobStatus.COMPLETED.value for row in rows) else 1
+    ok = finished and all(row["status"] == JobStatus.COMPLETED.value for row in rows)
+    if serve_port is None:
+        console.print("Watch them in a browser: [bold]spendsense-video demo --serve[/] renders them again and "
+                      "serves them, with the preview page, on http://127.0.0.1:8000/")
+        return 0 if ok else 1
+    _serve(console, settings, serve_port)
+    return 0 if ok else 1
+
+
+def _served_settings(port: int) -> Settings:
+    """Traces and results carry http:// URLs from here on; the preview page gets a one-run password."""
+    os.environ["VIDEO_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("VIDEO_PREVIEW_AUTH", f"demo:{secrets.token_urlsafe(9)}")
+    return reload_settings()
+
+
+def _serve(console: Console, settings: Settings, port: int) -> None:
+    import uvicorn
+
+    from worker.web.app import create_app
+
+    user, password = settings.video_preview_auth.get_secret_value().split(":", 1)
+    console.print(f"Serving on [bold]http://127.0.0.1:{port}/[/] (preview page: user [cyan]{user}[/], password "
+                  f"[cyan]{password}[/]); Ctrl-C stops.")
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 
 def sample_engine_output(user_id: str, utilization_pct: float) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
@@ -137,7 +169,7 @@ def _result_rows(jobs: dict[str, list[str]], settings: Settings) -> list[dict[st
             rows.append({
                 "user_id": user_id,
                 "job_id": job.id,
-                "video_url": job.video_url,
+                "video_url": job_urls(job).video_url,
                 "duration_seconds": job.duration_seconds,
                 "resolution": job.resolution,
                 "generation_time_seconds": job.generation_time_seconds,
@@ -188,7 +220,8 @@ def _isolated_settings(output_dir: Path) -> Settings:
         "TRACE_DIR": str(output_dir / "traces"),
         "VIDEO_GENERATION_ENABLED": "true",
     })
-    os.environ.pop("VIDEO_PUBLIC_BASE_URL", None)
+    for name in ("VIDEO_PUBLIC_BASE_URL", "VIDEO_STORAGE_URL"):  # the demo stays on local files
+        os.environ.pop(name, None)
     dispose_engines()
     settings = reload_settings()
     from worker.celery_app import reconfigure

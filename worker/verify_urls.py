@@ -87,7 +87,8 @@ def render_rows(rows: list[UrlCheck]) -> str:
     header = f"{'user':<14} {'kind':<8} {'status':<11} {'type':<11} {'size':>9}  {'video':<24} {'expires<1d':<10} result"
     lines = [header]
     for row in rows:
-        size = f"{row.size_bytes / 1024:.0f} KiB" if row.size_bytes is not None else "-"
+        size = "-" if row.size_bytes is None else (
+            f"{row.size_bytes} B" if row.size_bytes < 10_240 else f"{row.size_bytes / 1024:.0f} KiB")
         lines.append(f"{row.user_id[:14]:<14} {row.kind:<8} {row.status:<11} {row.content_type[:11]:<11} {size:>9}  "
                      f"{row.detail[:24]:<24} {'yes' if row.expires_soon else 'no':<10} {'ok' if row.ok else 'FAIL'}")
     return "\n".join(lines)
