@@ -31,6 +31,7 @@ docs-images: install
 	$(BIN)/spendsense-video preview user_0034 --out docs/storyboard.png \
 		--contexts tests/data/spendsense/user_contexts_high_utilization.json
 	$(BIN)/python -m tests.preview_site --screenshot docs/preview.png
+	SPENDSENSE_DOCS_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_topology.py -k flower  # docs/flower-tasks.png
 
 clean:
 	rm -rf $(VENV) data *.egg-info

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -169,7 +170,7 @@ def test_jobs_finish_and_flower_shows_job_ids_only_behind_auth(topology):
     assert flower_get(port, f"/api/task/revoke/{jobs['user_0001']}", method="POST")[0] == 404, "read-only"
     status, metrics = flower_get(port, "/metrics", auth=False)
     assert status == 200 and "flower_events_total" in metrics
-    _screenshot_flower(port)
+    _screenshot_flower(port, _screenshot_dir())
 
 
 def test_a_sigkilled_worker_loses_no_job_and_makes_no_duplicate(topology):
@@ -202,12 +203,17 @@ def test_a_flushed_redis_is_healed_by_the_reconciler(topology):
         assert "reenqueued" in [e.event for e in load_job(job_id).events]
 
 
-def _screenshot_flower(port: str) -> None:
-    """Flower's task page, as an operator sees it, for docs/ (when a Chromium is installed)."""
+def _screenshot_dir() -> Path:
+    """Tests never rewrite tracked files: docs/ only when asked (`make docs-images`), else a scratch folder."""
+    return ROOT / "docs" if os.environ.get("SPENDSENSE_DOCS_SCREENSHOTS") == "1" else Path(tempfile.mkdtemp())
+
+
+def _screenshot_flower(port: str, directory: Path) -> None:
+    """Flower's task page, as an operator sees it (when a Chromium is installed)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         return
-    target = ROOT / "docs" / "flower-tasks.png"
+    target = directory / "flower-tasks.png"
     browser = subprocess.Popen(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
