@@ -150,17 +150,7 @@ def _refresh_expiring_urls(settings: Settings) -> int:
             select(VideoJob.user_id).where(VideoJob.status == JobStatus.COMPLETED.value, VideoJob.poster_key.is_not(None))
             .distinct()
         ).all()
-    refreshed = 0
-    for user_id in users:
-        path = trace_path(user_id, settings)
-        if refreshed >= BATCH_SIZE or not path.exists() or path.stat().st_mtime >= stale_before:
-            continue
-        try:
-            refresh_trace_file(user_id, settings)
-            refreshed += 1
-        except Exception as exc:
-            log.warning("reconciler: a trace file's URLs could not be refreshed: %s", type(exc).__name__)
-    return refreshed
+    return _rewrite_traces_older_than(settings, dict.fromkeys(users, stale_before), missing_too=False)
 
 
 def _rewrite_lagging_traces(settings: Settings) -> int:
@@ -174,13 +164,20 @@ def _rewrite_lagging_traces(settings: Settings) -> int:
     newest: dict[str, float] = {}
     for user_id, finished_at in latest:
         newest[user_id] = max(newest.get(user_id, 0.0), finished_at.timestamp())
+    return _rewrite_traces_older_than(settings, newest, missing_too=True)
+
+
+def _rewrite_traces_older_than(settings: Settings, cutoffs: dict[str, float], *, missing_too: bool) -> int:
+    """Rewrite each user's trace file last written before its cutoff (at most BATCH_SIZE per pass)."""
     rewritten = 0
-    for user_id, finished in newest.items():
+    for user_id, cutoff in cutoffs.items():
         path = trace_path(user_id, settings)
-        if not path.exists() or path.stat().st_mtime < finished:
-            try:
-                refresh_trace_file(user_id, settings)
-                rewritten += 1
-            except Exception as exc:
-                log.warning("reconciler: a trace file could not be rewritten: %s", type(exc).__name__)
+        stale = path.stat().st_mtime < cutoff if path.exists() else missing_too
+        if not stale or rewritten >= BATCH_SIZE:
+            continue
+        try:
+            refresh_trace_file(user_id, settings)
+            rewritten += 1
+        except Exception as exc:
+            log.warning("reconciler: a trace file could not be rewritten: %s", type(exc).__name__)
     return rewritten
