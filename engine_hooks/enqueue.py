@@ -10,6 +10,7 @@ makes enqueueing idempotent, and a failed job is re-queued rather than copied.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,10 @@ class EnqueuedJob:
     video_metadata: dict[str, Any] | None
 
 
-def enqueue_job(spec: JobSpec) -> EnqueuedJob:
+def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None) -> EnqueuedJob:
     """Create (or find) the job for `spec` and make sure a worker will see it.
+
+    `before_publish` runs after the database work and before the message is sent.
 
     Raises:
         PublishError: the broker refused; the job row now says failed, and why.
@@ -62,6 +65,8 @@ def enqueue_job(spec: JobSpec) -> EnqueuedJob:
     except IntegrityError:  # another process created the same job a moment ago
         job, publish = _create_or_find(spec)
     if publish:
+        if before_publish is not None:
+            before_publish()
         _publish(job)
     if job.status != JobStatus.COMPLETED.value:
         return EnqueuedJob(job.id, job.status, None, None)

@@ -134,7 +134,8 @@ def test_accepts_every_shape_the_engine_uses(configured, context, persona):
 def test_bad_input_is_an_error_on_the_recommendation(configured, persona, context, message):
     recs = [{"topic": "credit_utilization", "title": "t"}, {"topic": "autopay"}]
     assert enqueue_videos("user_0001", persona, recs, context) == []
-    assert recs[0]["video_status"] == "error" and message in recs[0]["video_error"]
+    assert recs[0]["video_status"] == "invalid" and recs[0]["video_error"].startswith("invalid_input: ")
+    assert message in recs[0]["video_error"]
     assert "video_job_id" not in recs[0] and recs[1] == {"topic": "autopay"}
     assert published_messages() == []
 
@@ -215,4 +216,5 @@ def test_save_trace_writes_the_attached_trace_under_the_workers_lock(configured,
     assert path == trace_path(user_id, configured)
     saved = json.loads(path.read_text())
     assert saved["video_generation_log"][0]["job_id"] == job_id and saved["signals"] == trace["signals"]
-    assert (path.parent / f".{path.name}.lock").exists() and not list(path.parent.glob("*.tmp"))
+    assert (path.parent / ".video-locks" / f"{path.name}.lock").exists(), "locks live out of the engine's way"
+    assert not list(path.parent.glob(".*.lock")) and not list(path.parent.glob("*.tmp"))

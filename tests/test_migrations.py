@@ -57,3 +57,19 @@ def test_database_behind_head_is_refused(monkeypatch, tmp_path):
         connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0000_older'")
     with pytest.raises(SchemaNotCurrentError, match="is at migration 0000_older"):
         ensure_schema_current(url)
+
+
+def test_the_schema_revision_the_code_checks_is_alembics_head():
+    from worker.db.schema import SCHEMA_HEAD
+
+    assert SCHEMA_HEAD == head_revision()
+
+
+def test_the_engine_side_check_never_imports_alembic(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from worker.db.schema import ensure_schema_current; from engine_hooks import enqueue_videos; "
+            "print('alembic' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -94,8 +94,10 @@ app = create_app()
 @signals.worker_init.connect
 def _refuse_to_start_unless_ready(**_kwargs) -> None:
     """Stop the worker at start-up on bad settings or an unmigrated database."""
-    from worker.db.migrate import SchemaNotCurrentError, ensure_schema_current
+    from worker.db.schema import SchemaNotCurrentError, ensure_schema_current
+    from worker.db.session import check_connections_before_use
 
+    check_connections_before_use()
     try:
         settings = get_settings()
         ensure_schema_current(settings.database_url)
@@ -112,8 +114,9 @@ def _refuse_to_start_unless_ready(**_kwargs) -> None:
 @signals.worker_process_init.connect
 def _fresh_connections_after_fork(**_kwargs) -> None:
     """Pooled connections must not be shared with the parent process."""
-    from worker.db.session import dispose_engines
+    from worker.db.session import check_connections_before_use, dispose_engines
 
+    check_connections_before_use()
     dispose_engines()
 
 

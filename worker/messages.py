@@ -14,6 +14,14 @@ def publish_job(job_id: str) -> None:
     app.send_task(TASK_NAME, args=[job_id], task_id=job_id)
 
 
+def connect_broker() -> None:
+    """Open (and keep, in the producer pool) a broker connection, so the first publish pays nothing extra."""
+    from worker.celery_app import app
+
+    with app.producer_or_acquire() as producer:
+        producer.connection.ensure_connection(max_retries=1)
+
+
 def queue_size() -> int:
     """Messages waiting in the broker's queue (not those already held by workers).
 

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
         default=Path("docs/traces"), validation_alias=AliasChoices("TRACE_DIR"),
         description="Directory of the engine's per-user trace JSON files, updated when jobs finish.",
     )
+    hook_budget_ms: float = Field(
+        default=50.0, gt=0, le=10_000, validation_alias=AliasChoices("VIDEO_HOOK_BUDGET_MS"),
+        description="Longest the engine's hooks wait on the database, the broker or a trace lock per call.",
+    )
+    hook_backoff_s: float = Field(
+        default=30.0, ge=0, validation_alias=AliasChoices("VIDEO_HOOK_BACKOFF_S"),
+        description="After a failure or an overrun, the hooks skip that service for this long (per engine process).",
+    )
     task_time_limit_s: int = Field(
         default=600, ge=10, validation_alias=AliasChoices("VIDEO_TASK_TIME_LIMIT_S"),
         description="Hard limit for one run of generate_video (a soft limit fires shortly before); "

@@ -1,8 +1,13 @@
 """Engines and sessions, one engine per database URL per process.
 
 SQLite is tuned for several processes sharing one file (the embedded default):
-WAL journal so readers never block the writer, and a generous busy timeout so a
-writer waits for the lock instead of failing.
+WAL journal so readers never block the writer (with `synchronous=NORMAL`, WAL's
+safe setting, so a commit does not wait for an fsync), and a generous busy
+timeout so a writer waits for the lock instead of failing. PostgreSQL sessions
+carry statement and lock timeouts, so no query waits on a stuck server or lock
+for long. Worker processes check each pooled connection before use
+(`check_connections_before_use`); the engine's hooks do not pay that round trip
+on every call: a connection that died is replaced after its first error.
 """
 
 from __future__ import annotations
@@ -18,11 +23,21 @@ from worker.settings import get_settings
 
 #: How long a SQLite writer waits for another process's lock before erroring.
 SQLITE_BUSY_TIMEOUT_S = 30
-#: How long connecting to PostgreSQL may take; the engine's request must not hang on a dead server.
-POSTGRES_CONNECT_TIMEOUT_S = 5
+#: How long connecting to PostgreSQL may take (libpq's minimum is 2 s; the hooks' own budget is far shorter).
+POSTGRES_CONNECT_TIMEOUT_S = 2
+#: No statement, and no wait for a row lock, lasts longer than these on PostgreSQL.
+POSTGRES_STATEMENT_TIMEOUT_MS = 15_000
+POSTGRES_LOCK_TIMEOUT_MS = 5_000
 
 _factories: dict[str, sessionmaker[Session]] = {}
 _lock = threading.Lock()
+_pre_ping = False
+
+
+def check_connections_before_use() -> None:
+    """Ping each pooled connection before use (worker processes, which outlive database restarts)."""
+    global _pre_ping
+    _pre_ping = True
 
 
 def get_engine(database_url: str | None = None) -> Engine:
@@ -42,13 +57,18 @@ def _create_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
         event.listen(engine, "connect", _tune_sqlite)
         return engine
-    connect_args = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S} if url.startswith("postgresql") else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=connect_args)
+    connect_args = {}
+    if url.startswith("postgresql"):
+        connect_args = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+                        "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS} "
+                                   f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"}
+    return create_engine(url, pool_pre_ping=_pre_ping, pool_size=5, max_overflow=5, connect_args=connect_args)
 
 
 def _tune_sqlite(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
