@@ -88,8 +88,7 @@ def utilization_of(user_context: object) -> object:
     """
     if not isinstance(user_context, dict):
         raise InvalidVideoInput(f"user_context must be a dict, got {type(user_context).__name__}")
-    signals = user_context.get("signals")
-    signals = signals if isinstance(signals, dict) else {}
+    signals = as_mapping(user_context.get("signals"))
     for value in (
         signals.get("credit_max_util_pct"),
         user_context.get("credit_max_util_pct"),
@@ -98,6 +97,23 @@ def utilization_of(user_context: object) -> object:
         if value is not None:
             return value
     return None
+
+
+def as_mapping(signals: object) -> dict[str, Any]:
+    """The engine's signals as a dict: a dict, a pandas Series (a row of signals.parquet) or a one-row DataFrame.
+
+    Raises:
+        InvalidVideoInput: a DataFrame with more or fewer than one row (whose figures would we show?).
+    """
+    if isinstance(signals, dict):
+        return signals
+    if hasattr(signals, "columns") and hasattr(signals, "iloc"):  # a pandas DataFrame
+        if len(signals) != 1:
+            raise InvalidVideoInput(f"signals is a table of {len(signals)} rows; expected this user's one row")
+        return signals.iloc[0].to_dict()
+    if hasattr(signals, "to_dict") and hasattr(signals, "index"):  # a pandas Series
+        return signals.to_dict()
+    return {}
 
 
 def _nested(mapping: dict[str, Any], *keys: str) -> object:

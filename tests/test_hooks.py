@@ -218,3 +218,44 @@ def test_save_trace_writes_the_attached_trace_under_the_workers_lock(configured,
     assert saved["video_generation_log"][0]["job_id"] == job_id and saved["signals"] == trace["signals"]
     assert (path.parent / ".video-locks" / f"{path.name}.lock").exists(), "locks live out of the engine's way"
     assert not list(path.parent.glob(".*.lock")) and not list(path.parent.glob("*.tmp"))
+
+
+def _parquet_row(user_id: str):
+    import pandas as pd
+
+    frame = pd.read_parquet(SHARED_DIR / "signals.parquet")
+    return frame[frame["user_id"] == user_id]
+
+
+@pytest.mark.parametrize("shape", ["series", "one-row frame"])
+def test_a_row_of_signals_parquet_is_read_as_the_readme_says(configured, shape):
+    row = _parquet_row("user_0001")
+    signals = row.iloc[0] if shape == "series" else row
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"signals": signals})
+    expected = round(float(row.iloc[0]["credit_max_util_pct"]))
+    assert load_job(job_id).input["figures"]["start_utilization_pct"] == expected
+
+
+@pytest.mark.parametrize("value", ["float32", "float64", "int64"])
+def test_numpy_scalars_are_numbers(configured, value):
+    import numpy as np
+
+    recs = [{"topic": "credit_utilization"}]
+    number = getattr(np, value)(73)
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"signals": {"credit_max_util_pct": number}})
+    assert load_job(job_id).input["figures"]["start_utilization_pct"] == 73
+    accounts = [{"account_type": "credit", "balance_current": np.float64(7385.34), "balance_limit": np.int64(10_000),
+                 "iso_currency_code": "USD", "mask": "6342"}]
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0002", "High Utilization", recs, {"accounts": accounts})
+    assert load_job(job_id).input["figures"]["card"]["balance"] == 7385
+
+
+def test_a_table_of_many_users_is_not_one_users_signals(configured):
+    import pandas as pd
+
+    recs = [{"topic": "credit_utilization"}]
+    frame = pd.read_parquet(SHARED_DIR / "signals.parquet")
+    assert enqueue_videos("user_0001", "High Utilization", recs, {"signals": frame}) == []
+    assert recs[0]["video_status"] == "invalid" and "expected this user's one row" in recs[0]["video_error"]
