@@ -92,7 +92,18 @@ def within_budget(call: Callable[[Stage], T], *, first: str, budget_ms: float, b
     try:
         return future.result(timeout=budget_ms / 1000)
     except FutureTimeout:
+        service = stage.service
+        trip(service, backoff_s)
+        future.add_done_callback(lambda done: _settle(done, service, stage, backoff_s))
+        log.warning("video hook: the %s did not answer within %.0f ms; skipping it for up to %.0f s",
+                    service, budget_ms, backoff_s)
+        raise ServiceUnavailable(service, "did not answer in time") from None
+
+
+def _settle(done, blamed: str, stage: Stage, backoff_s: float) -> None:
+    """An overrun call finished in the background. Merely slow (a cold start) clears the back-off; a
+    failure (a hang ends in a driver timeout) backs off the service it failed on, from now."""
+    with _lock:
+        _open_until.pop(blamed, None)
+    if done.exception() is not None:
         trip(stage.service, backoff_s)
-        log.warning("video hook: the %s did not answer within %.0f ms; skipping it for %.0f s",
-                    stage.service, budget_ms, backoff_s)
-        raise ServiceUnavailable(stage.service, "did not answer in time") from None

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -75,22 +75,21 @@ def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None)
 
 
 def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool]:
+    """One query finds this request's job or a finished twin; one flush writes the new job and its event."""
     with session_scope() as session:
-        job = session.scalar(select(VideoJob).where(VideoJob.idempotency_key == spec.idempotency_key))
+        job, donor = _existing_and_twin(session, spec)
         if job is not None:
             if job.status == JobStatus.FAILED.value and recorder.requeue(session, job.id, "requested again"):
                 session.refresh(job)
                 return job, True
             return job, False
         job = _new_row(spec)
-        session.add(job)
-        donor = _finished_twin(session, spec.prompt_hash)
         if donor is None:
-            session.add(VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0))
+            session.add_all([job, VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0)])
             return job, True
         _reuse(job, donor)
-        session.add(VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
-                                  detail={"reused_from_job_id": donor.id}))
+        session.add_all([job, VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
+                                            detail={"reused_from_job_id": donor.id})])
         return job, False
 
 
@@ -105,14 +104,18 @@ def _new_row(spec: JobSpec) -> VideoJob:
     )
 
 
-def _finished_twin(session: Session, prompt_hash: str) -> VideoJob | None:
-    """A completed job with identical content (any user): its video can be shared."""
-    return session.scalar(
+def _existing_and_twin(session: Session, spec: JobSpec) -> tuple[VideoJob | None, VideoJob | None]:
+    """This request's job (same idempotency key), else the newest completed job with identical content."""
+    mine = VideoJob.idempotency_key == spec.idempotency_key
+    rows = session.scalars(
         select(VideoJob)
-        .where(VideoJob.prompt_hash == prompt_hash, VideoJob.status == JobStatus.COMPLETED.value)
-        .order_by(VideoJob.finished_at.desc())
+        .where(or_(mine, and_(VideoJob.prompt_hash == spec.prompt_hash, VideoJob.status == JobStatus.COMPLETED.value)))
+        .order_by(case((mine, 0), else_=1), VideoJob.finished_at.desc())
         .limit(1)
-    )
+    ).all()
+    if not rows:
+        return None, None
+    return (rows[0], None) if rows[0].idempotency_key == spec.idempotency_key else (None, rows[0])
 
 
 def _reuse(job: VideoJob, donor: VideoJob) -> None:

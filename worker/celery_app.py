@@ -58,8 +58,10 @@ def celery_config(settings: Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "task_time_limit": settings.task_time_limit_s,
         "task_soft_time_limit": settings.task_time_limit_s - min(SOFT_LIMIT_MARGIN_S, settings.task_time_limit_s // 4),
-        "task_send_sent_event": True,
-        "worker_send_task_events": True,
+        # Events feed Flower, which needs Redis or RabbitMQ; on the embedded broker they would only
+        # cost the engine a second write per publish.
+        "task_send_sent_event": not settings.uses_embedded_broker,
+        "worker_send_task_events": not settings.uses_embedded_broker,
         "task_track_started": True,
         "worker_hijack_root_logger": False,
     }
