@@ -31,6 +31,8 @@ MESSAGES = {
     "schema_outdated": "the video database needs `spendsense-video migrate` before videos can be queued.",
     "configuration_invalid": "the video settings are invalid; the worker's start-up message says which.",
     "trace_not_updated": "the video fields of this trace could not be read now; the worker updates the file later.",
+    # Written by the trace rewrite (worker.traces) for a job that ended without a video, with its error type.
+    "video_failed": "the video could not be made; the job's log has the details.",
 }
 
 

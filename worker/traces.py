@@ -44,26 +44,33 @@ def recommendations_of(trace: dict[str, Any]) -> list[Any]:
 
 
 def apply_video_fields(trace: dict[str, Any]) -> dict[str, Any]:
-    """Fill video fields and the generation log of `trace` in place, and return it."""
+    """Fill video fields and the generation log of `trace` in place, and return it.
+
+    One query reads the user's events with their jobs; a recommendation naming a job of
+    another user (rare) costs a second one.
+    """
     recs = [rec for rec in recommendations_of(trace) if isinstance(rec, dict) and rec.get("video_job_id")]
-    jobs = reader.jobs_by_id(str(rec["video_job_id"]) for rec in recs)
+    user_id = trace.get("user_id")
+    events = reader.user_events(user_id) if isinstance(user_id, str) else []
+    jobs = {job.id: job for _, job in events}
+    missing = {str(rec["video_job_id"]) for rec in recs} - set(jobs)
+    if missing:
+        jobs.update(reader.jobs_by_id(missing))
+    urls = {job.id: job_urls(job) for job in jobs.values() if job.status == JobStatus.COMPLETED.value}
     for rec in recs:
         job = jobs.get(str(rec["video_job_id"]))
         if job is None:
             rec["video_status"] = JobStatus.NOT_FOUND.value
             continue
-        urls = job_urls(job)
+        job_url = urls.get(job.id) or job_urls(job)
         rec["video_status"] = job.status
-        rec["video_url"] = urls.video_url
-        rec["video_metadata"] = video_metadata(job, urls)
-        if job.status == JobStatus.FAILED.value:
-            rec["video_error"] = job.error_message
+        rec["video_url"] = job_url.video_url
+        rec["video_metadata"] = video_metadata(job, job_url)
+        if job.status == JobStatus.FAILED.value:  # the engine gets a code; the details stay in the job and its log
+            rec["video_error"] = f"video_failed: the video could not be made ({job.error_type or 'unknown error'})."
         else:
             rec.pop("video_error", None)
-    user_id = trace.get("user_id")
     if isinstance(user_id, str):
-        events = reader.user_events(user_id)
-        urls = {job.id: job_urls(job) for _, job in events if job.status == JobStatus.COMPLETED.value}
         trace["video_generation_log"] = [log_entry(event, job, urls.get(job.id)) for event, job in events]
     return trace
 
