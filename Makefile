@@ -22,6 +22,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
+	$(BIN)/python bench/bench_engine_overhead.py
 	$(BIN)/python bench/bench_enqueue.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_remote_throughput.py
