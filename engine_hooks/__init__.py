@@ -22,6 +22,9 @@ from typing import Any
 from engine_hooks.budget import BROKER, DATABASE, ServiceUnavailable, Stage, sick, trip, within_budget
 from engine_hooks.inputs import VIDEO_TOPIC, job_spec, wants_video
 from engine_hooks.outcomes import EngineStatus, error_text, invalid_text
+from worker.settings import SettingsError, feature_enabled, get_settings
+from worker.storage import safe_filename
+from worker.trace_files import trace_write_lock, write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +44,14 @@ def warm_up() -> bool:
     own database setup). Returns True when videos can be queued; never raises.
     """
     try:
-        from worker.settings import feature_enabled, get_settings
-
         if not feature_enabled():
             return False
         settings = get_settings()
         from engine_hooks import enqueue  # noqa: F401 (imports the database and broker code)
-        from worker.prompts import find_template
+        from worker import traces  # noqa: F401 (and the trace code)
+        from worker.storage import get_store
 
-        find_template("high_utilization", VIDEO_TOPIC)
+        get_store(settings)
         within_budget(lambda stage: _connect_everything(stage, settings), first=DATABASE,
                       budget_ms=WARM_UP_BUDGET_MS, backoff_s=settings.hook_backoff_s)
         return True
@@ -109,8 +111,6 @@ def save_trace(trace: dict[str, Any], path: str | Path | None = None) -> Path:
     settings = _settings_or_none()
     path = Path(path) if path is not None else _default_path(trace, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    from worker.traces import write_json_atomically
-
     if settings is None or not settings.video_generation_enabled or not _video_job_ids(trace):
         write_json_atomically(path, trace, durable=False)
         return path
@@ -122,7 +122,6 @@ def save_trace(trace: dict[str, Any], path: str | Path | None = None) -> Path:
 # -- enqueue ---------------------------------------------------------------------------------------
 def _enqueue_videos(user_id: object, persona: object, recommendations: object, user_context: object) -> list[str]:
     from worker.errors import InvalidVideoInput
-    from worker.settings import SettingsError, feature_enabled, get_settings
 
     if not feature_enabled():
         return []
@@ -199,12 +198,8 @@ def _mark(recs: list[dict[str, Any]], status: EngineStatus, message: str) -> lis
 
 # -- traces ----------------------------------------------------------------------------------------
 def _attach(trace: dict[str, Any], started: float) -> None:
-    from worker.settings import feature_enabled
-
     if not isinstance(trace, dict) or not feature_enabled() or not _video_job_ids(trace):
         return
-    from worker.settings import get_settings
-
     settings = get_settings()
     if service := sick(DATABASE):
         trace["video_generation_error"] = error_text("trace_not_updated")
@@ -232,8 +227,6 @@ def _read_video_fields(trace: dict[str, Any], settings) -> None:
 def _write_under_lock(path: Path, trace: dict[str, Any], settings, started: float) -> None:
     from filelock import Timeout
 
-    from worker.traces import trace_write_lock, write_json_atomically
-
     remaining_s = max(settings.hook_budget_ms / 1000 - (time.monotonic() - started), 0.0)
     try:
         with trace_write_lock(path, timeout_s=remaining_s):
@@ -245,23 +238,21 @@ def _write_under_lock(path: Path, trace: dict[str, Any], settings, started: floa
 
 
 def _video_job_ids(trace: object) -> list[str]:
-    from worker.traces import recommendations_of
-
     if not isinstance(trace, dict):
         return []
-    return [rec["video_job_id"] for rec in recommendations_of(trace) if isinstance(rec, dict) and rec.get("video_job_id")]
+    block = trace.get("recommendations")
+    recs = block.get("recommendations") if isinstance(block, dict) else block
+    if not isinstance(recs, list):
+        return []
+    return [rec["video_job_id"] for rec in recs if isinstance(rec, dict) and rec.get("video_job_id")]
 
 
 def _default_path(trace: dict[str, Any], settings) -> Path:
-    from worker.storage import safe_filename
-
     directory = settings.trace_dir if settings is not None else FALLBACK_TRACE_DIR
     return directory / f"{safe_filename(str(trace.get('user_id', 'unknown')))}.json"
 
 
 def _settings_or_none():
-    from worker.settings import SettingsError, get_settings
-
     try:
         return get_settings()
     except SettingsError as exc:
@@ -271,9 +262,11 @@ def _settings_or_none():
 
 def _connect_everything(stage: Stage, settings) -> None:
     from worker.db.schema import ensure_schema_current
+    from worker.jobs import reader
     from worker.messages import connect_broker
 
     ensure_schema_current(settings.database_url)
+    reader.user_events("")  # compiles the trace query once, here rather than in the first request
     stage.service = BROKER
     connect_broker()
 
@@ -281,7 +274,6 @@ def _connect_everything(stage: Stage, settings) -> None:
 def _describe(exc: BaseException) -> str:
     """For the operator's log: the kind of failure, never a driver's text (it can carry hosts and values)."""
     from worker.db.schema import SchemaNotCurrentError
-    from worker.settings import SettingsError
 
     if isinstance(exc, ServiceUnavailable):
         return f"the {exc.service} {exc.reason}"
