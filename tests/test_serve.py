@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import http.client
 import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
