@@ -23,8 +23,7 @@ from engine_hooks.budget import BROKER, DATABASE, ServiceUnavailable, Stage, sic
 from engine_hooks.inputs import VIDEO_TOPIC, job_spec, wants_video
 from engine_hooks.outcomes import EngineStatus, error_text, invalid_text
 from worker.settings import SettingsError, feature_enabled, get_settings
-from worker.storage import safe_filename
-from worker.trace_files import trace_write_lock, write_json_atomically
+from worker.trace_files import recommendations_of, trace_file, trace_write_lock, write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +87,8 @@ def attach_video_trace(trace: dict[str, Any]) -> dict[str, Any]:
     returned untouched. If the database cannot be read in time, `video_generation_error` says so.
     """
     try:
-        started = time.monotonic()
-        _attach(trace, started)
+        if isinstance(trace, dict) and feature_enabled() and _video_job_ids(trace):
+            _attach(trace, get_settings(), time.monotonic())
     except Exception as exc:
         log.warning("video trace not attached: %s", _describe(exc))
     return trace
@@ -114,7 +113,7 @@ def save_trace(trace: dict[str, Any], path: str | Path | None = None) -> Path:
     if settings is None or not settings.video_generation_enabled or not _video_job_ids(trace):
         write_json_atomically(path, trace, durable=False)
         return path
-    _attach(trace, started)
+    _attach(trace, settings, started)
     _write_under_lock(path, trace, settings, started)
     return path
 
@@ -197,10 +196,8 @@ def _mark(recs: list[dict[str, Any]], status: EngineStatus, message: str) -> lis
 
 
 # -- traces ----------------------------------------------------------------------------------------
-def _attach(trace: dict[str, Any], started: float) -> None:
-    if not isinstance(trace, dict) or not feature_enabled() or not _video_job_ids(trace):
-        return
-    settings = get_settings()
+def _attach(trace: dict[str, Any], settings, started: float) -> None:
+    """Fill the video fields from the database within what is left of the budget, or say it could not."""
     if service := sick(DATABASE):
         trace["video_generation_error"] = error_text("trace_not_updated")
         log.warning("video trace not attached: the %s is in back-off", service)
@@ -240,16 +237,11 @@ def _write_under_lock(path: Path, trace: dict[str, Any], settings, started: floa
 def _video_job_ids(trace: object) -> list[str]:
     if not isinstance(trace, dict):
         return []
-    block = trace.get("recommendations")
-    recs = block.get("recommendations") if isinstance(block, dict) else block
-    if not isinstance(recs, list):
-        return []
-    return [rec["video_job_id"] for rec in recs if isinstance(rec, dict) and rec.get("video_job_id")]
+    return [rec["video_job_id"] for rec in recommendations_of(trace) if isinstance(rec, dict) and rec.get("video_job_id")]
 
 
 def _default_path(trace: dict[str, Any], settings) -> Path:
-    directory = settings.trace_dir if settings is not None else FALLBACK_TRACE_DIR
-    return directory / f"{safe_filename(str(trace.get('user_id', 'unknown')))}.json"
+    return trace_file(str(trace.get("user_id", "unknown")), settings.trace_dir if settings else FALLBACK_TRACE_DIR)
 
 
 def _settings_or_none():

@@ -80,14 +80,12 @@ def job_spec(user_id: object, persona: object, topic: str, user_context: object,
                    template.prompt_hash(figures, disclaimer, prompt), choice.note)
 
 
-def utilization_of(user_context: object) -> object:
+def utilization_of(user_context: dict[str, Any]) -> object:
     """The user's utilization, wherever the engine put it.
 
     Looked up at `signals.credit_max_util_pct` (the signals table), then
     `credit_max_util_pct`, then the trace's `signals.credit.current.max_utilization_pct`.
     """
-    if not isinstance(user_context, dict):
-        raise InvalidVideoInput(f"user_context must be a dict, got {type(user_context).__name__}")
     signals = as_mapping(user_context.get("signals"))
     for value in (
         signals.get("credit_max_util_pct"),

@@ -14,12 +14,27 @@ from typing import Any
 
 from filelock import FileLock
 
+from worker.storage.scratch import safe_filename
+
 #: How long a writer waits for another process holding the trace file's lock.
 TRACE_LOCK_TIMEOUT_S = 30
 #: Trace files are read by the engine's other tools: owner writes, everyone reads.
 TRACE_FILE_MODE = 0o644
 #: Where the trace locks live, inside the trace directory.
 LOCK_DIR_NAME = ".video-locks"
+
+
+def trace_file(user_id: str, trace_dir: Path) -> Path:
+    """Where a user's trace lives: `<trace_dir>/<user_id>.json`, the id made safe as a file name."""
+    return trace_dir / f"{safe_filename(user_id)}.json"
+
+
+def recommendations_of(trace: dict[str, Any]) -> list[Any]:
+    """The engine keeps recommendations at trace["recommendations"]["recommendations"]."""
+    block = trace.get("recommendations")
+    if isinstance(block, dict):
+        block = block.get("recommendations")
+    return block if isinstance(block, list) else []
 
 
 def trace_write_lock(path: Path, timeout_s: float = TRACE_LOCK_TIMEOUT_S) -> FileLock:

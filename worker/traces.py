@@ -18,21 +18,12 @@ from typing import Any
 from worker.db.models import JobStatus, VideoJob, VideoJobEvent
 from worker.jobs import reader
 from worker.settings import Settings
-from worker.storage import safe_filename
 from worker.storage.urls import JobUrls, job_urls
-from worker.trace_files import trace_write_lock, write_json_atomically
+from worker.trace_files import recommendations_of, trace_file, trace_write_lock, write_json_atomically
 
 log = logging.getLogger(__name__)
 
 
-
-
-def recommendations_of(trace: dict[str, Any]) -> list[Any]:
-    """The engine keeps recommendations at trace["recommendations"]["recommendations"]."""
-    block = trace.get("recommendations")
-    if isinstance(block, dict):
-        block = block.get("recommendations")
-    return block if isinstance(block, list) else []
 
 
 def apply_video_fields(trace: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +113,7 @@ def log_entry(event: VideoJobEvent, job: VideoJob, urls: JobUrls | None = None) 
 
 
 def trace_path(user_id: str, settings: Settings) -> Path:
-    return settings.trace_dir / f"{safe_filename(user_id)}.json"
+    return trace_file(user_id, settings.trace_dir)
 
 
 def refresh_trace_file(user_id: str, settings: Settings) -> Path | None:

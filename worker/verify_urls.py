@@ -21,7 +21,8 @@ from worker.db.models import utcnow
 from worker.errors import InvalidVideoFile
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import Settings
-from worker.traces import recommendations_of, trace_path
+from worker.trace_files import recommendations_of
+from worker.traces import trace_path
 
 #: What each kind of URL must serve.
 EXPECTED_TYPES = {"video": "video/mp4", "poster": "image/jpeg", "captions": "text/vtt"}

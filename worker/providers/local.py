@@ -26,12 +26,15 @@ class LocalRenderer:
         video_path = workdir / "video.mp4"
         encode_mp4((painter.frame(state) for state in frame_states(request.storyboard, LOCAL_FPS)), video_path,
                    LOCAL_FPS)
-        return ProducedVideo(video_path, draw_poster(request, workdir), self.name, RENDERER_VERSION)
+        return ProducedVideo(video_path, draw_poster(request, workdir, painter), self.name, RENDERER_VERSION)
 
 
-def draw_poster(request: VideoRequest, workdir: Path) -> Path:
-    """The poster every video gets: the user's card and meter as they are today, beside the takeaway."""
+def draw_poster(request: VideoRequest, workdir: Path, painter: Painter | None = None) -> Path:
+    """The poster every video gets: the user's card and meter as they are today, beside the takeaway.
+
+    Pass the painter that drew the video, if there is one: its static layers are drawn already.
+    """
     poster_path = workdir / "poster.jpg"
-    Painter(request.storyboard).frame(poster_state(request.storyboard)).save(
-        poster_path, "JPEG", quality=POSTER_JPEG_QUALITY)
+    painter = painter or Painter(request.storyboard)
+    painter.frame(poster_state(request.storyboard)).save(poster_path, "JPEG", quality=POSTER_JPEG_QUALITY)
     return poster_path

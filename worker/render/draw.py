@@ -26,6 +26,7 @@ class Painter:
         self.board, self.text = board, board.text
         self._base = _background().copy()
         self._draw_static(self._base)
+        self._badge = self._draw_badge()
         right_box = L.RIGHT
         self._chart_base = self._base.crop(right_box)
         self._draw_chart_static(self._chart_base)
@@ -64,7 +65,6 @@ class Painter:
         tick = sprite(self.text.guideline_pct, 28)
         tick.paste(image, (L.meter_x(30) - tick.width / 2, L.METER_TICK_LABEL_Y), L.INK_SOFT)
         draw.rectangle((0, L.STRIP_TOP, L.WIDTH, L.HEIGHT), fill=L.STRIP)
-        self._badge = self._draw_badge()
 
     def _draw_card(self, image: Image.Image, draw: ImageDraw.ImageDraw) -> None:
         x0, y0, x1, y1 = L.CARD_BOX
