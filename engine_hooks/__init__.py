@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine_hooks import fresh_logs
 from engine_hooks.budget import BROKER, DATABASE, ServiceUnavailable, Stage, sick, trip, within_budget
 from engine_hooks.inputs import VIDEO_TOPIC, job_spec, wants_video
 from engine_hooks.outcomes import EngineStatus, error_text, invalid_text
@@ -33,6 +34,22 @@ __all__ = ["attach_video_trace", "enqueue_videos", "save_trace", "warm_up"]
 FALLBACK_TRACE_DIR = Path("docs/traces")
 #: Budget for `warm_up`, which runs once at start-up, not inside a request.
 WARM_UP_BUDGET_MS = 5_000
+#: warm_up's rehearsal request (rolled back, never stored): a card, as most real requests have.
+WARM_UP_USER = "video-hooks-warm-up"
+WARM_UP_CONTEXT = {"signals": {"credit_max_util_pct": 73.0}, "accounts": [
+    {"account_type": "credit", "account_subtype": "credit card", "mask": "0000", "balance_current": 730.0,
+     "balance_limit": 1000.0, "iso_currency_code": "USD"}]}
+
+
+def _read_settings_at_import() -> None:
+    """The engine imports the hooks at its start-up: read the settings then, not in its first request."""
+    try:
+        get_settings()
+    except SettingsError:
+        pass  # explained where it matters, at the first call: on the recommendations and in the log
+
+
+_read_settings_at_import()
 
 
 def warm_up() -> bool:
@@ -113,8 +130,7 @@ def save_trace(trace: dict[str, Any], path: str | Path | None = None) -> Path:
     if settings is None or not settings.video_generation_enabled or not _video_job_ids(trace):
         write_json_atomically(path, trace, durable=False)
         return path
-    _attach(trace, settings, started)
-    _write_under_lock(path, trace, settings, started)
+    _attach_and_write(path, trace, settings, started)
     return path
 
 
@@ -130,6 +146,7 @@ def _enqueue_videos(user_id: object, persona: object, recommendations: object, u
     targets = [rec for rec in recommendations if wants_video(rec)]
     if not targets:
         return []
+    fresh_logs.remember(user_id, None, None)  # an earlier call's log is no longer this trace's
     try:
         settings = get_settings()
     except SettingsError as exc:
@@ -153,6 +170,7 @@ def _enqueue_videos(user_id: object, persona: object, recommendations: object, u
                 rec["video_job_id"] = job_id
         _mark(targets, EngineStatus.UNAVAILABLE, error_text(code))
         return [job_id] * len(targets) if job_id else []
+    fresh_logs.remember(user_id, job.job_id, job.whole_log)
     for rec in targets:
         rec["video_job_id"], rec["video_status"] = job.job_id, job.status
         rec.pop("video_error", None)
@@ -196,8 +214,15 @@ def _mark(recs: list[dict[str, Any]], status: EngineStatus, message: str) -> lis
 
 
 # -- traces ----------------------------------------------------------------------------------------
-def _attach(trace: dict[str, Any], settings, started: float) -> None:
-    """Fill the video fields from the database within what is left of the budget, or say it could not."""
+def _attach(trace: dict[str, Any], settings, started: float, known_log: list | None = None) -> None:
+    """Fill the video fields (from `known_log`, or from the database within what is left of the
+    budget), or say they could not be read."""
+    if known_log is not None:  # what enqueue_videos found or wrote a moment ago: nothing to read
+        from worker.traces import apply_video_fields
+
+        apply_video_fields(trace, known_log)
+        trace.pop("video_generation_error", None)
+        return
     if service := sick(DATABASE):
         trace["video_generation_error"] = error_text("trace_not_updated")
         log.warning("video trace not attached: the %s is in back-off", service)
@@ -221,17 +246,31 @@ def _read_video_fields(trace: dict[str, Any], settings) -> None:
     apply_video_fields(trace)
 
 
-def _write_under_lock(path: Path, trace: dict[str, Any], settings, started: float) -> None:
+def _attach_and_write(path: Path, trace: dict[str, Any], settings, started: float) -> None:
+    """Read the video fields and write the file under the trace lock, so a worker's rewrite of the
+    same file lands wholly before or wholly after ours. The lock is waited for within the budget;
+    if it is still held, the trace is written anyway (the worker's rewrite or the reconciler brings
+    its video fields up to date)."""
     from filelock import Timeout
 
     remaining_s = max(settings.hook_budget_ms / 1000 - (time.monotonic() - started), 0.0)
     try:
         with trace_write_lock(path, timeout_s=remaining_s):
+            _attach(trace, settings, started, fresh_logs.take(trace.get("user_id"), _video_job_ids(trace),
+                                                              _modified_at(path)))
             write_json_atomically(path, trace, durable=False)
             return
     except Timeout:
         log.warning("video trace lock busy; the trace is written without it (the worker brings it up to date)")
+    _attach(trace, settings, started)
     write_json_atomically(path, trace, durable=False)
+
+
+def _modified_at(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def _video_job_ids(trace: object) -> list[str]:
@@ -253,12 +292,13 @@ def _settings_or_none():
 
 
 def _connect_everything(stage: Stage, settings) -> None:
+    from engine_hooks.enqueue import rehearse
     from worker.db.schema import ensure_schema_current
-    from worker.jobs import reader
     from worker.messages import connect_broker
 
     ensure_schema_current(settings.database_url)
-    reader.user_events("")  # compiles the trace query once, here rather than in the first request
+    # A made-up request, inserted and rolled back: the first real one finds every statement compiled.
+    rehearse(job_spec(WARM_UP_USER, "High Utilization", VIDEO_TOPIC, WARM_UP_CONTEXT))
     stage.service = BROKER
     connect_broker()
 

@@ -5,23 +5,30 @@ database before any worker can see it. If publishing fails the row is marked
 failed with the reason, so no job is left silently queued. The same request
 twice (same user, topic and figures) is the same job: a unique idempotency key
 makes enqueueing idempotent, and a failed job is re-queued rather than copied.
+
+The common case, a request never seen before, costs one statement on
+PostgreSQL (the job and its `queued` event in one `INSERT`) and one
+transaction on SQLite; only when that insert finds this request's job or a
+finished twin does the slower path read them.
 """
 
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import Insert, bindparam, cast, exists, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine_hooks.inputs import JobSpec
 from worker.db.models import JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
-from worker.jobs import recorder
+from worker.jobs import reader, recorder
 from worker.messages import publish_job
 from worker.storage.urls import job_urls
 from worker.traces import video_metadata
@@ -49,6 +56,9 @@ class EnqueuedJob:
     status: str
     video_url: str | None
     video_metadata: dict[str, Any] | None
+    #: The user's whole video log (events with their jobs) as this call found or wrote it, when
+    #: known without another query: the trace save that follows can fill the trace from it.
+    whole_log: list[tuple[VideoJobEvent, VideoJob]] | None = None
 
 
 def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None) -> EnqueuedJob:
@@ -61,41 +71,64 @@ def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None)
         SQLAlchemyError: the database is unreachable (nothing was written).
     """
     try:
-        job, publish = _create_or_find(spec)
+        job, publish, whole_log = _create_or_find(spec)
     except IntegrityError:  # another process created the same job a moment ago
-        job, publish = _create_or_find(spec)
+        job, publish, whole_log = _create_or_find(spec)
     if publish:
         if before_publish is not None:
             before_publish()
         _publish(job)
     if job.status != JobStatus.COMPLETED.value:
-        return EnqueuedJob(job.id, job.status, None, None)
+        return EnqueuedJob(job.id, job.status, None, None, whole_log)
     urls = job_urls(job)
-    return EnqueuedJob(job.id, job.status, urls.video_url, video_metadata(job, urls))
+    return EnqueuedJob(job.id, job.status, urls.video_url, video_metadata(job, urls), whole_log)
 
 
-def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool]:
-    """One query finds this request's job or a finished twin; one flush writes the new job and its event."""
+def rehearse(spec: JobSpec) -> None:
+    """Run a new job's insert and a log read for `spec`, then roll both back: nothing is written, and
+    the first real request finds its statements compiled (for `engine_hooks.warm_up`)."""
     with session_scope() as session:
-        job, donor = _existing_and_twin(session, spec)
+        _insert_if_new(session, _new_row_values(spec))
+        reader.user_events(spec.user_id, session)
+        session.rollback()
+
+
+def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobEvent, VideoJob]] | None]:
+    """Insert the new job in one go; else read the user's log, which holds this request's job if it exists.
+
+    Returns the job, whether to publish it, and the user's whole log when it is known.
+    A request this process has already seen skips the insert attempt (its job almost surely
+    exists); if the job has gone since, the slower path writes it again.
+    """
+    with session_scope() as session:
+        values = _new_row_values(spec)
+        earlier_jobs = None if _seen_here(spec.idempotency_key) else _insert_if_new(session, values)
+        if earlier_jobs is not None:
+            job = VideoJob(**values)
+            queued = VideoJobEvent(job_id=job.id, created_at=job.created_at, **_QUEUED_EVENT)
+            return job, True, ([(queued, job)] if earlier_jobs == 0 else None)
+        whole_log = reader.user_events(spec.user_id, session)
+        job = next((job for _, job in whole_log if job.idempotency_key == spec.idempotency_key), None)
         if job is not None:
             if job.status == JobStatus.FAILED.value and recorder.requeue(session, job.id, "requested again"):
                 session.refresh(job)
-                return job, True
-            return job, False
-        job = _new_row(spec)
+                return job, True, None
+            return job, False, whole_log
+        job = VideoJob(**values)
+        donor = _finished_twin(session, spec)
         if donor is None:
             session.add_all([job, VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0)])
-            return job, True
+            return job, True, None
         _reuse(job, donor)
         session.add_all([job, VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
                                             detail={"reused_from_job_id": donor.id})])
-        return job, False
+        return job, False, None
 
 
-def _new_row(spec: JobSpec) -> VideoJob:
+def _new_row_values(spec: JobSpec) -> dict[str, Any]:
+    """The columns of a new queued job for `spec`."""
     now = utcnow()
-    return VideoJob(
+    return dict(
         id=str(uuid.uuid4()), idempotency_key=spec.idempotency_key, user_id=spec.user_id, persona=spec.persona,
         topic=spec.topic, template_id=spec.template.template_id, template_version=spec.template.version,
         prompt_hash=spec.prompt_hash, prompt=spec.prompt, input=spec.row_input(),
@@ -104,18 +137,94 @@ def _new_row(spec: JobSpec) -> VideoJob:
     )
 
 
-def _existing_and_twin(session: Session, spec: JobSpec) -> tuple[VideoJob | None, VideoJob | None]:
-    """This request's job (same idempotency key), else the newest completed job with identical content."""
-    mine = VideoJob.idempotency_key == spec.idempotency_key
-    rows = session.scalars(
+def _insert_if_new(session: Session, values: dict[str, Any]) -> int | None:
+    """Write the job and its `queued` event unless this request's job or a finished twin exists.
+
+    Returns None when nothing was written, else how many other jobs the user has.
+    """
+    dialect = session.get_bind().dialect.name
+    statement, with_event = _insert_statement(dialect, tuple(values))
+    row = session.execute(statement, values).first()
+    if row is None:
+        return None
+    if with_event:
+        return row.earlier_jobs
+    session.execute(insert(VideoJobEvent.__table__), {**_QUEUED_EVENT, "job_id": values["id"],
+                                                     "created_at": values["created_at"]})
+    return session.scalar(select(func.count()).where(VideoJob.user_id == values["user_id"])) - 1
+
+
+def _seen_here(idempotency_key: str) -> bool:
+    """True if this process asked for this job before; remembers the key either way (bounded)."""
+    if idempotency_key in _SEEN:
+        return True
+    if len(_SEEN) >= _SEEN_LIMIT:
+        _SEEN.clear()
+    _SEEN.add(idempotency_key)
+    return False
+
+
+def forget_seen_requests() -> None:
+    """Forget which requests this process has seen (tests, which switch databases within one process)."""
+    _SEEN.clear()
+
+
+#: Idempotency keys this process has enqueued (a repeat call goes straight to the lookup).
+_SEEN: set[str] = set()
+_SEEN_LIMIT = 100_000
+#: The event every new job starts with.
+_QUEUED_EVENT = {"event": "queued", "status": JobStatus.QUEUED.value, "attempt": 0}
+
+
+@lru_cache(maxsize=4)
+def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, bool]:
+    """`INSERT … SELECT … WHERE NOT EXISTS (twin) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`.
+
+    The same request already queued, or an identical video already made, inserts nothing (and
+    the caller takes the slower path). On PostgreSQL a writable CTE adds the `queued` event in
+    the same statement and counts the user's earlier jobs (the second value returned is True);
+    SQLite has none, so the caller does both in the same transaction. Built once per process:
+    only the parameters change.
+    """
+    jobs, events = VideoJob.__table__, VideoJobEvent.__table__
+    on_postgresql = dialect == "postgresql"
+
+    def param(column):  # PostgreSQL infers no type for a bare parameter in a SELECT list
+        bound = bindparam(column.name, type_=column.type)
+        return cast(bound, column.type) if on_postgresql else bound
+
+    no_twin = ~exists().where(jobs.c.prompt_hash == bindparam("prompt_hash"),
+                              jobs.c.status == JobStatus.COMPLETED.value)
+    new_job = (
+        (postgresql.insert if on_postgresql else sqlite.insert)(jobs)
+        .from_select(list(columns), select(*(param(jobs.c[name]) for name in columns)).where(no_twin))
+        .on_conflict_do_nothing(index_elements=[jobs.c.idempotency_key])
+        .returning(jobs.c.id)
+    )
+    if not on_postgresql:
+        return new_job, False
+    inserted = new_job.cte("new_job")
+    # Sees the table as it was before this statement, so the new job is not counted.
+    earlier_jobs = select(func.count()).where(jobs.c.user_id == bindparam("user_id")).scalar_subquery()
+    event_values = [literal(value, events.c[name].type) for name, value in _QUEUED_EVENT.items()]
+    with_event = (
+        insert(events)
+        .from_select(["job_id", *_QUEUED_EVENT, "created_at"],
+                     select(inserted.c.id, *event_values, cast(bindparam("created_at"), events.c.created_at.type)))
+        .returning(events.c.job_id, earlier_jobs.label("earlier_jobs"))
+        .add_cte(inserted)
+    )
+    return with_event, True
+
+
+def _finished_twin(session: Session, spec: JobSpec) -> VideoJob | None:
+    """The newest completed job whose video is identical to the one requested (any user's)."""
+    return session.scalars(
         select(VideoJob)
-        .where(or_(mine, and_(VideoJob.prompt_hash == spec.prompt_hash, VideoJob.status == JobStatus.COMPLETED.value)))
-        .order_by(case((mine, 0), else_=1), VideoJob.finished_at.desc())
+        .where(VideoJob.prompt_hash == spec.prompt_hash, VideoJob.status == JobStatus.COMPLETED.value)
+        .order_by(VideoJob.finished_at.desc())
         .limit(1)
-    ).all()
-    if not rows:
-        return None, None
-    return (rows[0], None) if rows[0].idempotency_key == spec.idempotency_key else (None, rows[0])
+    ).first()
 
 
 def _reuse(job: VideoJob, donor: VideoJob) -> None:

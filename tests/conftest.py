@@ -55,13 +55,16 @@ def service_missing(name: str, reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fresh_hook_breakers():
-    """A service one test made sick is not sick for the next."""
-    from engine_hooks import budget
+def _fresh_hook_state():
+    """A service one test made sick is not sick for the next, and no test sees another's fresh log."""
+    from engine_hooks import budget, fresh_logs
+    from engine_hooks.enqueue import forget_seen_requests
 
-    budget.reset()
+    for forget in (budget.reset, fresh_logs.forget, forget_seen_requests):
+        forget()
     yield
-    budget.reset()
+    for forget in (budget.reset, fresh_logs.forget, forget_seen_requests):
+        forget()
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine_hooks.enqueue import _new_row
+from engine_hooks.enqueue import _new_row_values
 from engine_hooks.inputs import job_spec
 from worker.db.models import VideoJob, VideoJobEvent
 from worker.db.session import session_scope
@@ -18,7 +18,7 @@ OUTCOME = Outcome(
 
 def queued_job(user_id: str = "user_0001", utilization: float = 73.0) -> str:
     spec = job_spec(user_id, "High Utilization", "credit_utilization", {"credit_max_util_pct": utilization})
-    row = _new_row(spec)
+    row = VideoJob(**_new_row_values(spec))
     with session_scope() as session:
         session.add(row)
         session.add(VideoJobEvent(job_id=row.id, event="queued", status=row.status, attempt=0))

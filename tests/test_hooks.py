@@ -220,6 +220,80 @@ def test_save_trace_writes_the_attached_trace_under_the_workers_lock(configured,
     assert not list(path.parent.glob(".*.lock")) and not list(path.parent.glob("*.tmp"))
 
 
+def test_a_users_first_job_is_saved_to_the_trace_without_reading_it_back(configured, signals, monkeypatch):
+    """The trace save right after a user's first enqueue needs no query; its trace is what a read would give."""
+    from engine_hooks import save_trace
+    from worker.jobs import reader
+
+    trace, user_id, persona, recs, context = engine_call(SHARED_DIR / "traces" / "user_0001.json", signals)
+    [job_id] = enqueue_videos(user_id, persona, recs, context)
+    with monkeypatch.context() as patched:
+        patched.setattr(reader, "user_events", lambda user: pytest.fail("the first job's trace read the database"))
+        saved = json.loads(save_trace(copy.deepcopy(trace)).read_text())
+    expected = attach_video_trace(trace)  # nothing remembered now: read from the database
+    assert saved["video_generation_log"] == json.loads(json.dumps(expected["video_generation_log"]))
+    rec = next(r for r in saved["recommendations"]["recommendations"] if r.get("video_job_id"))
+    assert rec["video_job_id"] == job_id and rec["video_status"] == "queued"
+    assert "video_generation_error" not in saved
+
+
+def test_a_repeat_requests_trace_comes_from_the_log_its_enqueue_read(configured, monkeypatch):
+    """A repeat request reads the user's log once, in enqueue_videos; the trace save reuses it."""
+    from engine_hooks import save_trace
+    from worker.jobs import reader
+
+    [job_id] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
+                              {"credit_max_util_pct": 73})
+    recorder.claim(job_id, retries=0, lease_s=60)
+    recorder.complete(job_id, OUTCOME, attempt=1)
+    recs = [{"topic": "credit_utilization"}]
+    assert enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73}) == [job_id]
+    with monkeypatch.context() as patched:
+        patched.setattr(reader, "user_events", lambda *args: pytest.fail("the trace save read the log again"))
+        saved = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}})
+                           .read_text())
+    [rec] = saved["recommendations"]["recommendations"]
+    assert rec["video_status"] == "completed" and rec["video_url"] == OUTCOME.video_url
+    assert [entry["event"] for entry in saved["video_generation_log"]] == ["queued", "started", "completed"]
+
+
+def test_a_job_that_finished_before_the_trace_save_is_read_from_the_database(configured):
+    """The worker finished and rewrote the trace between the engine's two calls: nothing stale is written."""
+    from engine_hooks import save_trace
+    from worker.traces import refresh_trace_file
+
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73})
+    recorder.claim(job_id, retries=0, lease_s=60)
+    recorder.complete(job_id, OUTCOME, attempt=1)
+    refresh_trace_file("user_0001", configured)  # as the worker does when a job ends
+    saved = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}}).read_text())
+    [rec] = saved["recommendations"]["recommendations"]
+    assert rec["video_status"] == "completed" and rec["video_url"] == OUTCOME.video_url
+
+
+def test_a_user_with_earlier_jobs_gets_the_whole_log_from_the_database(configured):
+    from engine_hooks import save_trace
+
+    [earlier] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
+                               {"credit_max_util_pct": 73})
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 91})
+    saved = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}}).read_text())
+    assert [entry["job_id"] for entry in saved["video_generation_log"]] == [earlier, job_id]
+
+
+def test_a_new_job_is_one_row_and_one_event_on_every_backend(configured):
+    """The one-statement insert (a writable CTE on PostgreSQL) writes exactly what the slower path would."""
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73})
+    job = load_job(job_id)
+    assert (job.status, job.attempt, job.enqueue_count, job.user_id) == ("queued", 0, 1, "user_0001")
+    assert job.input["figures"]["start_utilization_pct"] == 73 and job.created_at.tzinfo is not None
+    assert [(e.event, e.status, e.attempt, e.created_at) for e in job.events] == \
+        [("queued", "queued", 0, job.created_at)]
+
+
 def _parquet_row(user_id: str):
     import pandas as pd
 
@@ -259,3 +333,20 @@ def test_a_table_of_many_users_is_not_one_users_signals(configured):
     frame = pd.read_parquet(SHARED_DIR / "signals.parquet")
     assert enqueue_videos("user_0001", "High Utilization", recs, {"signals": frame}) == []
     assert recs[0]["video_status"] == "invalid" and "expected this user's one row" in recs[0]["video_error"]
+
+
+def test_warm_up_rehearses_without_writing_or_sending_anything(configured):
+    from sqlalchemy import func, select
+
+    from engine_hooks import warm_up
+    from worker.db.models import VideoJob, VideoJobEvent
+    from worker.db.session import session_scope
+
+    assert warm_up() is True
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(VideoJob)) == 0
+        assert session.scalar(select(func.count()).select_from(VideoJobEvent)) == 0
+    assert published_messages() == []
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73})
+    assert recs[0]["video_status"] == "queued" and event_names(job_id) == ["queued"]

@@ -101,6 +101,22 @@ def test_a_trace_older_than_its_users_latest_job_is_rewritten(configured):
     assert reconcile(configured, Broker().publish, Broker().queue_size).traces_rewritten == 0
 
 
+def test_a_trace_written_after_its_job_finished_but_showing_an_older_status_is_rewritten(configured):
+    """The engine's write landed after the worker's: newer file, stale video fields."""
+    job_id = queued_job("user_0001")
+    recorder.claim(job_id, retries=0, lease_s=60)
+    recorder.complete(job_id, OUTCOME, attempt=1)
+    path = trace_path("user_0001", configured)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stale = {"user_id": "user_0001", "recommendations": {"recommendations": [
+        {"topic": "credit_utilization", "video_job_id": job_id, "video_status": "queued"}]}}
+    path.write_text(json.dumps(stale))
+    assert reconcile(configured, Broker().publish, Broker().queue_size).traces_rewritten == 1
+    [rec] = json.loads(path.read_text())["recommendations"]["recommendations"]
+    assert rec["video_status"] == "completed" and rec["video_url"] == OUTCOME.video_url
+    assert reconcile(configured, Broker().publish, Broker().queue_size).traces_rewritten == 0
+
+
 @pytest.mark.postgres
 def test_concurrent_reconcilers_never_pick_the_same_job(monkeypatch, tmp_path, postgres_url):
     from tests.conftest import configure

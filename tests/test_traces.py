@@ -73,8 +73,8 @@ def _complete_and_refresh(job_id: str, seed: int) -> None:
     # writers which are not serialised would overwrite each other's newer state.
     delays = random.Random(seed)
     read_events = reader.user_events
-    def slow_read(user_id):
-        rows = read_events(user_id)
+    def slow_read(user_id, session=None):
+        rows = read_events(user_id, session)
         time.sleep(delays.uniform(0, 0.3))
         return rows
     reader.user_events = slow_read

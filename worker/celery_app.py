@@ -58,9 +58,10 @@ def celery_config(settings: Settings) -> dict:
         "worker_prefetch_multiplier": 1,
         "task_time_limit": settings.task_time_limit_s,
         "task_soft_time_limit": settings.task_time_limit_s - min(SOFT_LIMIT_MARGIN_S, settings.task_time_limit_s // 4),
-        # Events feed Flower, which needs Redis or RabbitMQ; on the embedded broker they would only
-        # cost the engine a second write per publish.
-        "task_send_sent_event": not settings.uses_embedded_broker,
+        # Workers' events feed Flower, which needs Redis or RabbitMQ. The engine sends one message per
+        # job and nothing else: no task-sent event (a second publish on its hot path). Flower learns
+        # of a task when a worker receives it; its Broker page shows what is still waiting.
+        "task_send_sent_event": False,
         "worker_send_task_events": not settings.uses_embedded_broker,
         "task_track_started": True,
         "worker_hijack_root_logger": False,
@@ -73,10 +74,14 @@ def celery_config(settings: Settings) -> dict:
         }
         config["result_backend_transport_options"] = {"visibility_timeout": visibility_timeout_s(settings)}
     if settings.uses_embedded_broker:
+        from worker.db.session import SharedSQLiteConnection
+
         broker_file = Path(settings.celery_broker_url.removeprefix("sqla+sqlite:///"))
         broker_file.parent.mkdir(parents=True, exist_ok=True)
         # kombu's SQLAlchemy transport hands its options to create_engine().
-        config["broker_transport_options"] = {"connect_args": {"timeout": EMBEDDED_BROKER_BUSY_TIMEOUT_S}}
+        config["broker_transport_options"] = {
+            "connect_args": {"timeout": EMBEDDED_BROKER_BUSY_TIMEOUT_S, "factory": SharedSQLiteConnection},
+        }
     return config
 
 

@@ -26,15 +26,20 @@ log = logging.getLogger(__name__)
 
 
 
-def apply_video_fields(trace: dict[str, Any]) -> dict[str, Any]:
+def apply_video_fields(trace: dict[str, Any],
+                       known: list[tuple[VideoJobEvent, VideoJob]] | None = None) -> dict[str, Any]:
     """Fill video fields and the generation log of `trace` in place, and return it.
 
     One query reads the user's events with their jobs; a recommendation naming a job of
-    another user (rare) costs a second one.
+    another user (rare) costs a second one. `known` passes the user's whole log instead,
+    when the caller already holds it (a job just queued for a user with no other).
     """
     recs = [rec for rec in recommendations_of(trace) if isinstance(rec, dict) and rec.get("video_job_id")]
     user_id = trace.get("user_id")
-    events = reader.user_events(user_id) if isinstance(user_id, str) else []
+    if known is not None:
+        events = known
+    else:
+        events = reader.user_events(user_id) if isinstance(user_id, str) else []
     jobs = {job.id: job for _, job in events}
     missing = {str(rec["video_job_id"]) for rec in recs} - set(jobs)
     if missing:

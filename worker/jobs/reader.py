@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from worker.db.models import JobStatus, VideoJob, VideoJobEvent
 from worker.db.session import session_scope
@@ -31,13 +32,15 @@ def jobs_by_id(job_ids: Iterable[str]) -> dict[str, VideoJob]:
         return {job.id: job for job in session.scalars(select(VideoJob).where(VideoJob.id.in_(ids)))}
 
 
-def user_events(user_id: str) -> list[tuple[VideoJobEvent, VideoJob]]:
-    """Every event of every job of one user, oldest first."""
-    with session_scope() as session:
-        rows = session.execute(
-            select(VideoJobEvent, VideoJob)
-            .join(VideoJob, VideoJobEvent.job_id == VideoJob.id)
-            .where(VideoJob.user_id == user_id)
-            .order_by(VideoJobEvent.created_at, VideoJobEvent.id)
-        ).all()
+def user_events(user_id: str, session: Session | None = None) -> list[tuple[VideoJobEvent, VideoJob]]:
+    """Every event of every job of one user, oldest first (in `session`'s transaction, if given)."""
+    if session is None:
+        with session_scope() as own:
+            return user_events(user_id, own)
+    rows = session.execute(
+        select(VideoJobEvent, VideoJob)
+        .join(VideoJob, VideoJobEvent.job_id == VideoJob.id)
+        .where(VideoJob.user_id == user_id)
+        .order_by(VideoJobEvent.created_at, VideoJobEvent.id)
+    ).all()
     return [(event, job) for event, job in rows]

@@ -15,9 +15,11 @@ LOCKED` on PostgreSQL), so two reconcilers never pick the same job.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
 
@@ -26,6 +28,7 @@ from worker.db.session import session_scope
 from worker.jobs.recorder import make_event
 from worker.settings import Settings
 from worker.storage import get_store, remove_abandoned_scratch
+from worker.trace_files import recommendations_of
 from worker.traces import refresh_trace_file, trace_path
 
 log = logging.getLogger(__name__)
@@ -154,17 +157,36 @@ def _refresh_expiring_urls(settings: Settings) -> int:
 
 
 def _rewrite_lagging_traces(settings: Settings) -> int:
-    """Trace files older than their user's latest finished job (the engine's write raced the worker's)."""
+    """Trace files that missed a recently finished job: written before it finished (the engine's
+    write raced the worker's), or since, but still showing another status for it (an engine write
+    that landed after the worker's)."""
     since = utcnow() - timedelta(seconds=max(settings.reconcile_interval_s * 3, settings.stuck_after_s))
     with session_scope() as session:
-        latest = session.execute(
-            select(VideoJob.user_id, VideoJob.finished_at)
+        finished = session.execute(
+            select(VideoJob.user_id, VideoJob.id, VideoJob.status, VideoJob.finished_at)
             .where(VideoJob.finished_at.is_not(None), VideoJob.finished_at > since)
         ).all()
     newest: dict[str, float] = {}
-    for user_id, finished_at in latest:
+    statuses: dict[str, dict[str, str]] = {}
+    for user_id, job_id, status, finished_at in finished:
         newest[user_id] = max(newest.get(user_id, 0.0), finished_at.timestamp())
+        statuses.setdefault(user_id, {})[job_id] = status
+    for user_id, cutoff in list(newest.items()):
+        path = trace_path(user_id, settings)
+        if path.exists() and path.stat().st_mtime >= cutoff and _shows_other_status(path, statuses[user_id]):
+            newest[user_id] = float("inf")  # stale whatever its age
     return _rewrite_traces_older_than(settings, newest, missing_too=True)
+
+
+def _shows_other_status(path: Path, statuses: dict[str, str]) -> bool:
+    """Does the trace show any of these jobs with a status other than the database's?"""
+    try:
+        trace = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False  # unreadable or not JSON: not ours to rewrite
+    recs = recommendations_of(trace) if isinstance(trace, dict) else []
+    return any(isinstance(rec, dict) and rec.get("video_job_id") in statuses
+               and rec.get("video_status") != statuses[rec["video_job_id"]] for rec in recs)
 
 
 def _rewrite_traces_older_than(settings: Settings, cutoffs: dict[str, float], *, missing_too: bool) -> int:
