@@ -203,6 +203,26 @@ def test_a_flushed_redis_is_healed_by_the_reconciler(topology):
         assert "reenqueued" in [e.event for e in load_job(job_id).events]
 
 
+def test_the_reconciler_runs_at_once_behind_hundreds_of_queued_jobs(topology):
+    """Beat's pass goes to the reconciler's own lane: it never waits behind the video backlog."""
+    from sqlalchemy import func, select
+
+    from worker.db.models import VideoJob
+    from worker.db.session import session_scope
+
+    for number in range(300):
+        recs = [{"topic": "credit_utilization"}]
+        assert enqueue_videos(f"user_b{number:04d}", "High Utilization", recs, {"credit_max_util_pct": 73.0})
+    topology.env["WORKER_CONCURRENCY"] = "1"
+    for name in ("worker", "maintenance", "beat"):
+        topology.start(name)
+    topology.wait_for_log("maintenance", "] succeeded in", timeout_s=60)
+    with session_scope() as session:
+        waiting = session.scalar(select(func.count()).select_from(VideoJob).where(VideoJob.status == "queued"))
+    assert waiting >= 250, f"the pass ran only once the backlog had drained to {waiting} jobs"
+    assert "reconcile_video_jobs" in topology.log_text("maintenance")
+
+
 def _screenshot_dir() -> Path:
     """Tests never rewrite tracked files: docs/ only when asked (`make docs-images`), else a scratch folder."""
     return ROOT / "docs" if os.environ.get("SPENDSENSE_DOCS_SCREENSHOTS") == "1" else Path(tempfile.mkdtemp())

@@ -20,14 +20,16 @@ SERVICES = COMPOSE["services"]
 
 
 def test_procfile_has_every_process_type():
-    assert set(PROCFILE) == {"release", "worker", "beat", "flower"}
+    assert set(PROCFILE) == {"release", "worker", "maintenance", "beat", "flower"}
     assert PROCFILE["release"] == "spendsense-video migrate"
     assert "--task-events" in PROCFILE["worker"] and "--conf=flowerconfig.py" in PROCFILE["flower"]
     assert all("${" in PROCFILE[name] for name in ("worker", "beat", "flower")), "configured from the environment"
+    assert "--queues=video-maintenance" in PROCFILE["maintenance"] and "--queues" not in PROCFILE["worker"], \
+        "the maintenance worker consumes only the reconciler's lane; video workers consume every queue"
 
 
 @pytest.mark.parametrize(("service", "process"), [("migrate", "release"), ("worker", "worker"), ("beat", "beat"),
-                                                  ("flower", "flower")])
+                                                  ("maintenance", "maintenance"), ("flower", "flower")])
 def test_compose_runs_the_procfile_commands(service, process):
     assert SERVICES[service]["entrypoint"] == ["sh", "-c"]
     [command] = SERVICES[service]["command"]
@@ -39,12 +41,12 @@ def test_compose_runs_the_procfile_commands(service, process):
 
 
 def test_compose_services_start_in_order_on_healthy_dependencies():
-    assert {"redis", "postgres", "migrate", "worker", "beat", "flower"} <= set(SERVICES)
+    assert {"redis", "postgres", "migrate", "worker", "maintenance", "beat", "flower"} <= set(SERVICES)
     for service in ("redis", "postgres"):
         assert SERVICES[service]["healthcheck"]["test"]
     assert SERVICES["migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert SERVICES["migrate"]["restart"] == "no"
-    for service in ("worker", "beat"):
+    for service in ("worker", "maintenance", "beat"):
         assert SERVICES[service]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert SERVICES[service]["depends_on"]["redis"]["condition"] == "service_healthy"
 

@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 from celery import Celery, signals
+from kombu import Exchange, Queue
 
+from worker.messages import MAINTENANCE_QUEUE, QUEUE_NAME, RECONCILE_TASK_NAME
 from worker.settings import Settings, SettingsError, get_settings
 
 log = logging.getLogger(__name__)
@@ -52,8 +54,18 @@ def celery_config(settings: Settings) -> dict:
         "task_retry_on_worker_lost": True,
         "worker_soft_shutdown_timeout": SOFT_SHUTDOWN_TIMEOUT_S,
         "worker_enable_soft_shutdown_on_idle": True,
+        # Video jobs on Celery's default queue; the reconciler on its own lane (see worker.messages).
+        # A worker started without -Q consumes both.
+        "task_default_queue": QUEUE_NAME,
+        "task_queues": [Queue(QUEUE_NAME, Exchange(QUEUE_NAME), routing_key=QUEUE_NAME),
+                        Queue(MAINTENANCE_QUEUE, Exchange(MAINTENANCE_QUEUE), routing_key=MAINTENANCE_QUEUE)],
+        "task_routes": {RECONCILE_TASK_NAME: {"queue": MAINTENANCE_QUEUE}},
         "beat_schedule": {
-            "reconcile-video-jobs": {"task": "reconcile_video_jobs", "schedule": float(settings.reconcile_interval_s)},
+            "reconcile-video-jobs": {
+                "task": RECONCILE_TASK_NAME, "schedule": float(settings.reconcile_interval_s),
+                # A pass nobody ran in time is dropped, not stacked up behind the next ones.
+                "options": {"expires": float(settings.reconcile_interval_s)},
+            },
         },
         "worker_prefetch_multiplier": 1,
         "task_time_limit": settings.task_time_limit_s,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-#: Celery's default queue, which the worker consumes.
+#: Celery's default queue: video jobs.
 QUEUE_NAME = "celery"
 TASK_NAME = "generate_video"
+#: The reconciler's own lane: beat's passes never wait behind a backlog of video jobs. A small
+#: `maintenance` worker consumes only this queue; every video worker consumes it too, as a fallback.
+MAINTENANCE_QUEUE = "video-maintenance"
+RECONCILE_TASK_NAME = "reconcile_video_jobs"
 
 
 def publish_job(job_id: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from worker.errors import NoVideoAvailable, TransientVideoError
 from worker.jobs import recorder
+from worker.messages import RECONCILE_TASK_NAME
 from worker.production import Pending, advance
 from worker.settings import get_settings
 from worker.traces import refresh_trace_file
@@ -126,7 +127,7 @@ def _refresh_trace(user_id: str, job_id: str) -> None:
         log.error("job %s: could not update the trace file: %s", job_id, type(exc).__name__)
 
 
-@shared_task(name="reconcile_video_jobs", ignore_result=True)
+@shared_task(name=RECONCILE_TASK_NAME, ignore_result=True)
 def reconcile_video_jobs() -> str:
     """Beat's periodic pass: re-send lost messages, catch up lagging traces (see worker.jobs.reconcile)."""
     from worker.jobs.reconcile import reconcile
