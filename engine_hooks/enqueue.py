@@ -20,18 +20,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, cast, exists, func, insert, literal, select
+from sqlalchemy import Insert, and_, bindparam, cast, exists, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine_hooks.inputs import JobSpec
-from worker.db.models import JobStatus, VideoJob, VideoJobEvent, utcnow
+from worker.db.models import POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 from worker.jobs import reader, recorder
 from worker.messages import publish_job
 from worker.storage.urls import job_urls
-from worker.traces import video_metadata
+from worker.traces import engine_status, video_metadata
 
 #: Columns copied from a finished job whose video is identical to the one requested.
 _REUSED_COLUMNS = (
@@ -81,7 +81,7 @@ def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None)
     if job.status != JobStatus.COMPLETED.value:
         return EnqueuedJob(job.id, job.status, None, None, whole_log)
     urls = job_urls(job)
-    return EnqueuedJob(job.id, job.status, urls.video_url, video_metadata(job, urls), whole_log)
+    return EnqueuedJob(job.id, engine_status(job), urls.video_url, video_metadata(job, urls), whole_log)
 
 
 def rehearse(spec: JobSpec) -> None:
@@ -110,7 +110,8 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
         whole_log = reader.user_events(spec.user_id, session)
         job = next((job for _, job in whole_log if job.idempotency_key == spec.idempotency_key), None)
         if job is not None:
-            if job.status == JobStatus.FAILED.value and recorder.requeue(session, job.id, "requested again"):
+            if (job.status == JobStatus.FAILED.value or job.is_degraded) and \
+                    recorder.requeue(session, job.id, "requested again"):
                 session.refresh(job)
                 return job, True, None
             return job, False, whole_log
@@ -172,6 +173,9 @@ def forget_seen_requests() -> None:
 #: Idempotency keys this process has enqueued (a repeat call goes straight to the lookup).
 _SEEN: set[str] = set()
 _SEEN_LIMIT = 100_000
+#: A finished job whose video another request may reuse: completed with a video, not just a poster.
+_REUSABLE = and_(VideoJob.status == JobStatus.COMPLETED.value,
+                 or_(VideoJob.fallback_tier.is_(None), VideoJob.fallback_tier != POSTER_TIER))
 #: The event every new job starts with.
 _QUEUED_EVENT = {"event": "queued", "status": JobStatus.QUEUED.value, "attempt": 0}
 
@@ -193,8 +197,7 @@ def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, b
         bound = bindparam(column.name, type_=column.type)
         return cast(bound, column.type) if on_postgresql else bound
 
-    no_twin = ~exists().where(jobs.c.prompt_hash == bindparam("prompt_hash"),
-                              jobs.c.status == JobStatus.COMPLETED.value)
+    no_twin = ~exists().where(jobs.c.prompt_hash == bindparam("prompt_hash"), _REUSABLE)
     new_job = (
         (postgresql.insert if on_postgresql else sqlite.insert)(jobs)
         .from_select(list(columns), select(*(param(jobs.c[name]) for name in columns)).where(no_twin))
@@ -218,10 +221,10 @@ def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, b
 
 
 def _finished_twin(session: Session, spec: JobSpec) -> VideoJob | None:
-    """The newest completed job whose video is identical to the one requested (any user's)."""
+    """The newest completed job whose video is identical to the one requested (any user's); never a degraded one."""
     return session.scalars(
         select(VideoJob)
-        .where(VideoJob.prompt_hash == spec.prompt_hash, VideoJob.status == JobStatus.COMPLETED.value)
+        .where(VideoJob.prompt_hash == spec.prompt_hash, _REUSABLE)
         .order_by(VideoJob.finished_at.desc())
         .limit(1)
     ).first()

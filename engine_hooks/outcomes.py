@@ -16,6 +16,7 @@ class EngineStatus(str, Enum):
     QUEUED = "queued"            # a job exists and a worker will make the video
     RUNNING = "running"          # a worker is making it (seen when a trace is saved later)
     COMPLETED = "completed"      # video_url and video_metadata are set
+    DEGRADED = "degraded"        # finished with a poster, no video (video_metadata.poster_url); asked again, retried
     FAILED = "failed"            # the job ended without a video; video_error says why
     UNAVAILABLE = "unavailable"  # the video system could not take the job now; the engine's next run retries
     INVALID = "invalid"          # the input cannot make a video; video_error says what is wrong

@@ -7,6 +7,7 @@ production. Providers that fail on purpose are registered like any other.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -233,3 +234,78 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
     assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]
     assert load_job(job_id).attempt == 2
     assert recorder.claim(job_id, retries=0, lease_s=60) is None
+
+
+class FullDisk:
+    """`shutil.copyfile` for the file store that fills the disk on the first `failures` copies:
+    part of the file is written, then ENOSPC, as a real full disk does."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.calls = failures, 0
+        import shutil
+
+        self.copy = shutil.copyfile
+
+    def __call__(self, source, target):
+        self.calls += 1
+        if self.calls <= self.failures:
+            Path(target).write_bytes(Path(source).read_bytes()[:4096])
+            raise OSError(28, "No space left on device")
+        return self.copy(source, target)
+
+
+def test_a_full_disk_waits_for_storage_and_then_completes_with_the_real_video(sqlite_configured, celery_worker,
+                                                                             monkeypatch):
+    """Storage failures are not provider failures: no fallback to a poster, no attempts used up,
+    no partial file left, and the real video once the disk has room again."""
+    from worker import tasks
+    from worker.storage import files
+
+    full_disk = FullDisk(failures=5)
+    monkeypatch.setattr(files.shutil, "copyfile", full_disk)
+    monkeypatch.setattr(tasks, "STORAGE_BACKOFF_S", 0.2)
+    job_id = enqueue_one()
+    assert wait_for_terminal(job_id) == "completed"
+    job = load_job(job_id)
+    names = [name for name, _ in events(job_id)]
+    assert names.count("storage_unavailable") == 5 and "fallback" not in names and "retrying" not in names
+    assert (job.fallback_tier, job.provider, job.attempt) == (None, "local", 1), "waits are not attempts"
+    assert job.video_key and job.resolution == "1280x720" and not job.is_degraded
+    wait = next(e for e in job.events if e.event == "storage_unavailable")
+    assert wait.status == "queued" and "No space left on device" in wait.error_message
+    assert not list(sqlite_configured.video_storage_dir.rglob("*.partial")), "no partial copy is left behind"
+
+
+def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_configured, celery_worker,
+                                                                        monkeypatch):
+    from engine_hooks import save_trace
+    from worker.db.models import POSTER_TIER
+
+    providers.register(Refusing.name, Refusing)
+    monkeypatch.setenv("VIDEO_PROVIDER", Refusing.name)
+    reload_settings()
+    try:
+        degraded = enqueue_one("user_0001")
+        assert wait_for_terminal(degraded) == "completed" and load_job(degraded).fallback_tier == POSTER_TIER
+    finally:
+        providers.unregister(Refusing.name)
+    monkeypatch.setenv("VIDEO_PROVIDER", "local")
+    reload_settings()
+    recs = [{"topic": "credit_utilization"}]
+    [other] = enqueue_videos("user_0004", "High Utilization", recs, {"credit_max_util_pct": 73.0})
+    assert other != degraded and recs[0]["video_status"] == "queued", "a poster-only result is never reused"
+    trace = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": [
+        {"topic": "credit_utilization", "video_job_id": degraded}]}}).read_text())
+    [rec] = trace["recommendations"]["recommendations"]
+    assert rec["video_status"] == "degraded" and rec["video_error"].startswith("video_degraded: ")
+    assert rec["video_metadata"]["fallback_tier"] == POSTER_TIER and rec["video_metadata"]["poster_url"]
+    again = [{"topic": "credit_utilization"}]
+    assert enqueue_one_into(again, "user_0001") == degraded and again[0]["video_status"] == "queued"
+    assert wait_for_terminal(degraded) == "completed"
+    job = load_job(degraded)
+    assert (job.fallback_tier, job.provider) == (None, "local") and job.video_key, "taken back up to a real video"
+
+
+def enqueue_one_into(recs: list[dict], user_id: str, utilization: float = 73.0) -> str:
+    [job_id] = enqueue_videos(user_id, "High Utilization", recs, {"credit_max_util_pct": utilization})
+    return job_id

@@ -11,7 +11,7 @@ from honcho.environ import parse_procfile
 from worker.celery_app import celery_config, visibility_timeout_s
 from worker.remote.generation import MAX_POLL_S
 from worker.settings import Settings
-from worker.tasks import LEASE_GRACE_S, RETRY_BACKOFF_MAX_S, generate_video
+from worker.tasks import LEASE_GRACE_S, RETRY_BACKOFF_MAX_S, STORAGE_BACKOFF_MAX_S, generate_video
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCFILE = dict(parse_procfile((ROOT / "Procfile").read_text()).processes)
@@ -102,7 +102,7 @@ def test_delivery_settings_keep_their_invariants(time_limit_s):
     assert config["worker_prefetch_multiplier"] == 1
     broker_vt = config["broker_transport_options"]["visibility_timeout"]
     assert broker_vt == config["result_backend_transport_options"]["visibility_timeout"] == visibility_timeout_s(settings)
-    longest_countdown_s = max(RETRY_BACKOFF_MAX_S, MAX_POLL_S, time_limit_s + LEASE_GRACE_S)
+    longest_countdown_s = max(RETRY_BACKOFF_MAX_S, STORAGE_BACKOFF_MAX_S, MAX_POLL_S, time_limit_s + LEASE_GRACE_S)
     assert broker_vt > longest_countdown_s and broker_vt > config["task_time_limit"]
     assert 0 < config["task_soft_time_limit"] < config["task_time_limit"] == time_limit_s
     assert config["worker_soft_shutdown_timeout"] > 0 and config["worker_enable_soft_shutdown_on_idle"]

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import time
 
-from worker.db.models import VideoJob
+from worker.db.models import POSTER_TIER, VideoJob
 from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable, TransientVideoError
 from worker.jobs import recorder
 from worker.jobs.recorder import ClaimedJob, Outcome
@@ -31,8 +31,6 @@ from worker.storage.keys import key_sha256
 log = logging.getLogger(__name__)
 
 REMOTE_PROVIDER = generation.PROVIDER_NAME
-#: The last tier that still gives the user something to look at.
-POSTER_TIER = "poster"
 
 __all__ = ["Pending", "advance", "build_request"]
 
@@ -42,6 +40,7 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
 
     Raises:
         TransientVideoError: try again later (never on the last attempt, which falls back instead).
+        StorageUnavailable: a tier made its file but storage could not keep it (never falls back).
         InvalidVideoInput: the job itself is unusable; no tier can help.
         NoVideoAvailable: every tier failed.
     """
@@ -56,6 +55,8 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
                 return _finish(step.produced, request, settings, started)
         except FallbackNeeded as exc:
             reason, kind = str(exc), exc.kind
+        except StorageUnavailable:
+            raise  # the video exists but cannot be kept: a lower tier would not help
         except TransientVideoError as exc:
             if not last_attempt:
                 raise
@@ -73,8 +74,8 @@ def _local_tiers(job: ClaimedJob, request: VideoRequest, settings: Settings, las
         try:
             with scratch_directory(settings.video_storage_dir) as workdir:
                 return _finish(get_provider(tier).produce(request, workdir), request, settings, started)
-        except InvalidVideoInput:
-            raise
+        except (InvalidVideoInput, StorageUnavailable):
+            raise  # no tier can help: the job is unusable, or storage cannot keep any tier's file
         except TransientVideoError as exc:
             if not last_attempt:
                 raise

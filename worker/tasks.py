@@ -17,7 +17,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 from sqlalchemy.exc import SQLAlchemyError
 
-from worker.errors import NoVideoAvailable, TransientVideoError
+from worker.errors import NoVideoAvailable, StorageUnavailable, TransientVideoError
 from worker.jobs import recorder
 from worker.messages import RECONCILE_TASK_NAME
 from worker.production import Pending, advance
@@ -34,6 +34,11 @@ RETRY_BACKOFF_MAX_S = 60
 MAX_RETRIES = 3
 #: A duplicate delivery looks again this long after the other worker's lease ends.
 LEASE_GRACE_S = 2
+#: A job whose video could not be stored waits this long, doubling each time up to the maximum,
+#: outside the retry budget; after STORAGE_MAX_WAITS waits (~1.5 h) it fails.
+STORAGE_BACKOFF_S = 15
+STORAGE_BACKOFF_MAX_S = 300
+STORAGE_MAX_WAITS = 20
 
 
 @shared_task(
@@ -68,6 +73,8 @@ def generate_video(self, job_id: str) -> str:
 
     try:
         result = advance(job, settings, last_attempt=self.request.retries >= self.max_retries)
+    except StorageUnavailable as exc:
+        return _wait_for_storage(self, job, exc)
     except (TransientVideoError, SoftTimeLimitExceeded, SQLAlchemyError) as exc:
         _retry_or_fail(self, job, exc)
     except NoVideoAvailable as exc:
@@ -96,6 +103,28 @@ def generate_video(self, job_id: str) -> str:
 def poll_lease_s(settings) -> int:
     """A remote check makes at most three requests (status, video, thumbnail), then probes and stores."""
     return min(settings.task_time_limit_s, int(4 * settings.video_api_timeout_s) + 30)
+
+
+def _wait_for_storage(task, job: recorder.ClaimedJob, exc: StorageUnavailable) -> str:
+    """The video exists but could not be kept (a full disk, a permission error, an unreachable store).
+
+    Not a provider failure: the job goes back to `queued` with the reason, and the task re-sends
+    itself with a longer backoff, outside the retry budget, until storage recovers; then the job
+    completes with its real video. After `STORAGE_MAX_WAITS` waits (about an hour and a half)
+    it fails, and `spendsense-video retry` takes it up again.
+    """
+    waits = recorder.record_storage_wait(job.id, exc, attempt=job.attempt)
+    if waits == 0:
+        return "skipped"
+    if waits > STORAGE_MAX_WAITS:
+        log.error("job %s failed, storage unavailable %d times: %s", job.id, waits - 1, exc)
+        recorder.guarded(recorder.fail, job.id, exc, attempt=job.attempt)
+        _refresh_trace(job.user_id, job.id)
+        return "failed"
+    countdown_s = min(STORAGE_BACKOFF_S * 2 ** (waits - 1), STORAGE_BACKOFF_MAX_S)
+    log.warning("job %s waits %.0fs for storage (wait %d): %s", job.id, countdown_s, waits, exc)
+    task.apply_async(args=[job.id], task_id=job.id, countdown=countdown_s, retries=task.request.retries)
+    return "waiting for storage"
 
 
 def _retry_or_fail(task, job: recorder.ClaimedJob, exc: BaseException) -> None:

@@ -51,11 +51,13 @@ def apply_video_fields(trace: dict[str, Any],
             rec["video_status"] = JobStatus.NOT_FOUND.value
             continue
         job_url = urls.get(job.id) or job_urls(job)
-        rec["video_status"] = job.status
+        rec["video_status"] = engine_status(job)
         rec["video_url"] = job_url.video_url
         rec["video_metadata"] = video_metadata(job, job_url)
         if job.status == JobStatus.FAILED.value:  # the engine gets a code; the details stay in the job and its log
             rec["video_error"] = f"video_failed: the video could not be made ({job.error_type or 'unknown error'})."
+        elif job.is_degraded:
+            rec["video_error"] = DEGRADED_ERROR
         else:
             rec.pop("video_error", None)
     if isinstance(user_id, str):
@@ -63,11 +65,20 @@ def apply_video_fields(trace: dict[str, Any],
     return trace
 
 
+#: What the engine is told about a job that finished with a poster instead of a video.
+DEGRADED_ERROR = "video_degraded: only a poster could be made; the next request for this video tries again."
+
+
+def engine_status(job: VideoJob) -> str:
+    """The job's status as the engine sees it: a poster-only completion is `degraded`, never `completed`."""
+    return "degraded" if job.is_degraded else job.status
+
+
 def video_metadata(job: VideoJob, urls: JobUrls | None = None) -> dict[str, Any]:
     """What the trace says about a job's video; URLs are minted now from its keys."""
     urls = urls or job_urls(job)
     return {
-        "status": job.status,
+        "status": engine_status(job),
         "duration_seconds": job.duration_seconds,
         "resolution": job.resolution,
         "generated_at": job.finished_at.isoformat() if job.status == JobStatus.COMPLETED.value else None,

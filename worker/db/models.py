@@ -4,14 +4,14 @@ A job moves through these states::
 
     queued ──► running ──► completed
       ▲           │
-      │           ├──► queued     (a transient error; Celery retries later)
+      │           ├──► queued     (a transient error, or storage could not keep the video)
       │           └──► failed     (a permanent error, or retries exhausted)
-      └── failed                  (re-enqueued by the engine or an operator)
+      └── failed, or completed on the poster tier (re-enqueued by the engine or an operator)
 
 `queued` rows are written by `engine_hooks` before the Celery message is
 published; every later change is made by `worker.jobs.recorder` and appended
 to `video_job_events`, which is what the trace log is built from. A job never
-leaves `completed`.
+leaves `completed`, except a degraded one (a poster, no video) taken back up.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ class JobStatus(str, enum.Enum):
 
 
 TERMINAL_STATES = (JobStatus.COMPLETED, JobStatus.FAILED)
+#: The last tier of the fallback chain: a poster, no video. A job completed on it is *degraded*:
+#: never reused for another request, reported to the engine as `degraded`, and taken back up by
+#: `retry` or a new request for it.
+POSTER_TIER = "poster"
 
 
 def utcnow() -> datetime:
@@ -143,6 +147,11 @@ class VideoJob(Base):
     @property
     def is_complete(self) -> bool:
         return self.status in {state.value for state in TERMINAL_STATES}
+
+    @property
+    def is_degraded(self) -> bool:
+        """Completed, but with a poster instead of a video."""
+        return self.status == JobStatus.COMPLETED.value and self.fallback_tier == POSTER_TIER
 
     @property
     def resolution(self) -> str | None:

@@ -26,7 +26,7 @@ def list_jobs(user_id: str | None = None, state: str | None = None, limit: int =
 
 
 def retry_jobs(job_ids: list[str] | None = None, *, all_failed: bool = False) -> list[str]:
-    """Re-queue failed jobs (by id, or every failed one) and publish them; returns those re-queued."""
+    """Re-queue failed or degraded jobs (by id, or every failed one) and publish them; returns those re-queued."""
     with session_scope() as session:
         if all_failed:
             job_ids = list(session.scalars(select(VideoJob.id).where(VideoJob.status == JobStatus.FAILED.value)))

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from worker.db.models import JobStatus, VideoJob, VideoJobEvent, utcnow
+from worker.db.models import POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 from worker.errors import AttemptsExhausted
 
@@ -31,6 +31,8 @@ MAX_ATTEMPTS = 8
 #: A poll message may claim its job this long before the poll is due (timers are not exact).
 POLL_LEASE_MARGIN_S = 1.0
 _LIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+#: The event of a job that made its video but could not store it (see `record_storage_wait`).
+STORAGE_WAIT_EVENT = "storage_unavailable"
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,24 @@ def record_retry(job_id: str, error: BaseException, *, attempt: int, countdown_s
         )
 
 
+def record_storage_wait(job_id: str, error: BaseException, *, attempt: int) -> int:
+    """running → queued: the video was made but storage could not keep it; the job waits for storage.
+
+    The delivery does not count as an attempt (the next claim gives it the same number again),
+    so a storage outage never uses up a job's attempts. Returns how many times this job has
+    waited for storage, or 0 if it was no longer running.
+    """
+    with session_scope() as session:
+        if not _transition(
+            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, STORAGE_WAIT_EVENT, attempt,
+            {"queued_at": utcnow(), "lease_expires_at": None, "attempt": VideoJob.attempt - 1, **_error_fields(error)},
+            error=error,
+        ):
+            return 0
+        return session.scalar(select(func.count()).where(
+            VideoJobEvent.job_id == job_id, VideoJobEvent.event == STORAGE_WAIT_EVENT)) or 0
+
+
 def complete(job_id: str, outcome: Outcome, *, attempt: int) -> bool:
     """running → completed, with everything known about the video."""
     values = {key: getattr(outcome, key) for key in Outcome.__dataclass_fields__}
@@ -196,16 +216,18 @@ def fail(job_id: str, error: BaseException, *, attempt: int, event: str = "faile
 
 
 def requeue(session: Session, job_id: str, reason: str) -> bool:
-    """failed → queued inside the caller's transaction (the engine or an operator asked again).
+    """failed, or completed with only a poster → queued, inside the caller's transaction (the
+    engine or an operator asked again).
 
     The fallback chain starts over; a remote job already submitted is resumed, never paid again.
     Returns False when another caller re-queued it first.
     """
     return _transition(
-        session, job_id, (JobStatus.FAILED.value,), JobStatus.QUEUED, "requeued", 0,
+        session, job_id, (JobStatus.FAILED.value, JobStatus.COMPLETED.value), JobStatus.QUEUED, "requeued", 0,
         {"queued_at": utcnow(), "finished_at": None, "attempt": 0, "enqueue_count": 1,
          "fallback_used": False, "fallback_tier": None, "fallback_reason": None, "poll_deadline_at": None},
         detail={"reason": reason},
+        only_if=or_(VideoJob.status == JobStatus.FAILED.value, VideoJob.fallback_tier == POSTER_TIER),
     )
 
 
@@ -229,10 +251,12 @@ def _transition(
     *,
     error: BaseException | None = None,
     detail: dict[str, Any] | None = None,
+    only_if: Any = None,
 ) -> bool:
     changed = session.execute(
         update(VideoJob)
-        .where(VideoJob.id == job_id, VideoJob.status.in_(tuple(from_states)))
+        .where(VideoJob.id == job_id, VideoJob.status.in_(tuple(from_states)),
+               *([only_if] if only_if is not None else []))
         .values(status=to.value, updated_at=utcnow(), **values)
     ).rowcount
     if changed != 1:
