@@ -67,12 +67,13 @@ def test_a_backlog_in_the_broker_is_waiting_not_lost(configured):
 
 def test_a_running_job_of_a_dead_worker_is_sent_again_once_its_claim_expires(configured):
     job_id = queued_job()
-    recorder.claim(job_id, retries=0, lease_s=600)
+    recorder.claim(job_id, retries=0, lease_s=30)
     age(job_id, configured.stuck_after_s + 5)
     broker = Broker(waiting=10)  # running jobs are healed even with a backlog
     assert reconcile(configured, broker.publish, broker.queue_size).requeued == [], "claim still held"
-    age(job_id, configured.stuck_after_s + 5, lease_expires_at=utcnow() - timedelta(seconds=1))
-    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [job_id]
+    age(job_id, 1, lease_expires_at=utcnow() - timedelta(seconds=1))  # nobody renewed it: its worker died
+    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [job_id], \
+        "an unrenewed lease is enough: no wait for VIDEO_STUCK_AFTER_S"
     assert load_job(job_id).status == "running", "the next claim takes it over"
 
 

@@ -19,6 +19,7 @@ from tests.factories import load_job, queued_job, trace_when_done
 from tests.storyboards import card_context
 from worker import providers
 from worker.celery_app import app
+from worker.db.models import utcnow
 from worker.errors import PermanentVideoError, TransientVideoError
 from worker.jobs import reader
 from worker.providers.local import LocalRenderer
@@ -220,7 +221,7 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
 
     from sqlalchemy import update
 
-    from worker.db.models import VideoJob, utcnow
+    from worker.db.models import VideoJob
     from worker.db.session import session_scope
     from worker.jobs import recorder
 
@@ -309,3 +310,33 @@ def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_
 def enqueue_one_into(recs: list[dict], user_id: str, utilization: float = 73.0) -> str:
     [job_id] = enqueue_videos(user_id, "High Utilization", recs, {"credit_max_util_pct": utilization})
     return job_id
+
+
+class SlowRenderer(LocalRenderer):
+    """Takes several leases' time to render."""
+
+    name = "slow"
+    seconds = 4.0
+
+    def produce(self, request, workdir):
+        time.sleep(self.seconds)
+        return super().produce(request, workdir)
+
+
+@pytest.mark.parametrize("provider", [SlowRenderer], indirect=True)
+def test_a_live_slow_job_keeps_its_short_lease_and_is_never_taken_over(provider, celery_worker, monkeypatch):
+    from worker.jobs.reconcile import reconcile
+
+    monkeypatch.setenv("VIDEO_LEASE_S", "3")
+    settings = reload_settings()
+    job_id = enqueue_one()
+    deadline = time.monotonic() + 20
+    while load_job(job_id).status != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sent: list[str] = []
+    time.sleep(settings.lease_s + 0.5)  # past the first lease: only the heartbeat keeps the claim
+    assert load_job(job_id).lease_expires_at > utcnow(), "renewed while the render runs"
+    assert reconcile(settings, sent.append, lambda: 0).requeued == [] and sent == []
+    assert wait_for_terminal(job_id) == "completed"
+    assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]

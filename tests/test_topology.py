@@ -85,7 +85,9 @@ def topology(redis_url, database, tmp_path, monkeypatch):
         "VIDEO_STORAGE_DIR": str(tmp_path / "videos"), "TRACE_DIR": str(tmp_path / "traces"),
         "FLOWER_BASIC_AUTH": f"{FLOWER_USER}:{FLOWER_PASSWORD}", "PORT": str(free_port()),
         "WORKER_CONCURRENCY": "2", "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
-        "VIDEO_RECONCILE_INTERVAL_S": "2", "VIDEO_STUCK_AFTER_S": "4", "VIDEO_TASK_TIME_LIMIT_S": "20",
+        # The production defaults for the time limit (600 s) and the lease (30 s): recovery from a
+        # killed worker must not wait for either to be shortened.
+        "VIDEO_RECONCILE_INTERVAL_S": "2", "VIDEO_STUCK_AFTER_S": "4",
         "VIDEO_PROVIDER": "local",
     }
     for key, value in env.items():
@@ -183,10 +185,13 @@ def test_a_sigkilled_worker_loses_no_job_and_makes_no_duplicate(topology):
         assert time.monotonic() < deadline, "no job ever started"
         time.sleep(0.05)
     topology.kill("worker")  # mid-job: its messages are unacknowledged, its claims still held
+    killed_at = time.monotonic()
     unfinished = [job_id for job_id in jobs.values() if load_job(job_id).status != "completed"]
     assert unfinished, "the kill came too late to test anything"
     topology.start("worker")
     assert_finished_once(jobs, get_settings())
+    print(f"recovered {len(unfinished)} job(s) of a SIGKILLed worker in {time.monotonic() - killed_at:.1f} s "
+          f"(lease {get_settings().lease_s} s, time limit {get_settings().task_time_limit_s} s)")
     healed = [job_id for job_id in unfinished if "reenqueued" in [e.event for e in load_job(job_id).events]]
     assert healed, "the reconciler re-sent the lost messages"
 

@@ -92,8 +92,12 @@ class Settings(BaseSettings):
     )
     task_time_limit_s: int = Field(
         default=600, ge=10, validation_alias=AliasChoices("VIDEO_TASK_TIME_LIMIT_S"),
-        description="Hard limit for one run of generate_video (a soft limit fires shortly before); "
-                    "also how long a worker's claim on a job lasts.",
+        description="Hard limit for one run of generate_video (a soft limit fires shortly before).",
+    )
+    lease_s: int = Field(
+        default=30, ge=3, validation_alias=AliasChoices("VIDEO_LEASE_S"),
+        description="How long a worker's claim on a job lasts unless renewed; a live worker renews it every "
+                    "third of that, so a dead worker's jobs are free again within this long.",
     )
     # -- the reconciler (run by beat) ------------------------------------------------------------
     reconcile_interval_s: int = Field(
@@ -102,8 +106,8 @@ class Settings(BaseSettings):
     )
     stuck_after_s: int = Field(
         default=300, ge=1, validation_alias=AliasChoices("VIDEO_STUCK_AFTER_S"),
-        description="A queued job untouched this long (beyond what the broker queue still holds), or a "
-                    "running job whose lease ended, gets its message re-sent.",
+        description="A queued job untouched this long (beyond what the broker queue still holds) gets its "
+                    "message re-sent; a running job, as soon as its lease has ended.",
     )
     max_enqueues: int = Field(
         default=6, ge=1, validation_alias=AliasChoices("VIDEO_MAX_ENQUEUES"),

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from worker.errors import NoVideoAvailable, StorageUnavailable, TransientVideoError
 from worker.jobs import recorder
+from worker.jobs.heartbeat import Heartbeat
 from worker.messages import RECONCILE_TASK_NAME
 from worker.production import Pending, advance
 from worker.settings import get_settings
@@ -55,8 +56,8 @@ def generate_video(self, job_id: str) -> str:
     """Move job `job_id` one step; the id is the only argument, by design."""
     settings = get_settings()
     try:
-        job = recorder.claim(job_id, retries=self.request.retries, lease_s=settings.task_time_limit_s,
-                             poll_lease_s=poll_lease_s(settings))
+        job = recorder.claim(job_id, retries=self.request.retries, lease_s=settings.lease_s,
+                             poll_lease_s=min(poll_lease_s(settings), settings.lease_s))
     except SQLAlchemyError as exc:
         raise TransientVideoError(f"job database unavailable: {type(exc).__name__}") from exc
     if isinstance(job, recorder.LeaseHeld):
@@ -72,7 +73,8 @@ def generate_video(self, job_id: str) -> str:
         log.info("job %s started attempt=%d", job_id, job.attempt)
 
     try:
-        result = advance(job, settings, last_attempt=self.request.retries >= self.max_retries)
+        with Heartbeat(job_id, job.attempt, settings.lease_s):
+            result = advance(job, settings, last_attempt=self.request.retries >= self.max_retries)
     except StorageUnavailable as exc:
         return _wait_for_storage(self, job, exc)
     except (TransientVideoError, SoftTimeLimitExceeded, SQLAlchemyError) as exc:

@@ -5,8 +5,8 @@ operators (`spendsense-video requeue-stuck`, `retry`): one code path.
 
 A job needs a new message when it is `queued` and nobody has touched it for
 VIDEO_STUCK_AFTER_S (Redis restarted or was flushed, a publish failed), or
-`running` with a lease that ended long ago (its worker died before
-acknowledging). A re-sent message is harmless for a job that was in fact fine:
+`running` with a lease nobody renewed (its worker died: live workers renew
+theirs every few seconds). A re-sent message is harmless for a job that was in fact fine:
 workers claim jobs with a compare-and-set. A remote job that already has a
 remote id resumes polling; one with an unconfirmed submission is looked up;
 neither is ever submitted again. Rows are locked while chosen (`FOR UPDATE SKIP
@@ -83,10 +83,15 @@ def quiet_queued(settings: Settings, now):
 
 
 def abandoned_running(settings: Settings, now):
+    """Running, with a lease nobody renewed: live workers renew theirs (worker.jobs.heartbeat), so
+    an expired lease means a dead worker. A remote job between two checks holds a lease up to its
+    next check, whose message may wait behind a backlog: it is re-sent only once also quiet for
+    VIDEO_STUCK_AFTER_S."""
+    lease_ended = or_(VideoJob.lease_expires_at.is_(None), VideoJob.lease_expires_at < now)
+    between_checks = VideoJob.remote_id.is_not(None)
     return and_(
-        VideoJob.status == JobStatus.RUNNING.value,
-        VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s),
-        or_(VideoJob.lease_expires_at.is_(None), VideoJob.lease_expires_at < now),
+        VideoJob.status == JobStatus.RUNNING.value, lease_ended,
+        or_(~between_checks, VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s)),
     )
 
 

@@ -144,6 +144,17 @@ def _give_up(session: Session, job: VideoJob) -> None:
     log.error("job %s failed: %s", job.id, error)
 
 
+def renew_lease(job_id: str, attempt: int, lease_s: float) -> bool:
+    """Extend the running job's lease by `lease_s` from now, if it is still this attempt's."""
+    with session_scope() as session:
+        return session.execute(
+            update(VideoJob)
+            .where(VideoJob.id == job_id, VideoJob.status == JobStatus.RUNNING.value, VideoJob.attempt == attempt,
+                   VideoJob.lease_expires_at.is_not(None))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+        ).rowcount == 1
+
+
 def release_for_poll(job_id: str, poll_after_s: float) -> None:
     """Let go of a job the remote server is rendering; the poll message due in `poll_after_s` claims it."""
     with session_scope() as session:
