@@ -98,3 +98,42 @@ def test_same_code_runs_on_redis_by_changing_one_setting(sqlite_configured, redi
         _assert_finished_and_traced(jobs, sqlite_configured, worker)
     assert "Connected to redis://" in worker.log_text()
     _assert_logs_hold_no_user_data(worker)
+
+
+def _pool_children(pid: int) -> list[int]:
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in children.read_text().split()] if children.exists() else []
+
+
+@pytest.mark.redis
+def test_a_killed_pool_process_is_recorded_and_its_job_restarts_at_once(sqlite_configured, redis_broker, tmp_path):
+    """WorkerLostError: an event on the job, its claim released, Celery's retry after a few seconds."""
+    import os
+    import signal
+    import time
+
+    worker = WorkerProcess(worker_env(tmp_path, sqlite_configured, redis_broker), tmp_path / "worker.log",
+                           concurrency=1)
+    with worker:
+        deadline = time.monotonic() + 60
+        while " ready." not in worker.log_text():
+            assert time.monotonic() < deadline, worker.log_text()[-3000:]
+            time.sleep(0.1)
+        [job_id] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
+                                  {"credit_max_util_pct": 73.0})
+        while load_job(job_id).status != "running":
+            assert time.monotonic() < deadline, worker.log_text()[-3000:]
+            time.sleep(0.01)
+        [pool_process] = _pool_children(worker.process.pid)
+        os.kill(pool_process, signal.SIGKILL)
+        killed_at = time.monotonic()
+        assert wait_for_terminal(job_id) == "completed", worker.log_text()[-3000:]
+    job = load_job(job_id)
+    names = [event.event for event in job.events]
+    assert names[:3] == ["queued", "started", "worker_lost"] and names.count("started") == 2, names
+    lost = job.events[2]
+    assert lost.status == "queued" and lost.error_type == "WorkerLostError"
+    restarted = job.events[3].created_at.timestamp() - lost.created_at.timestamp()
+    print(f"a SIGKILLed pool process's job restarted {restarted:.1f} s after the loss was recorded "
+          f"(finished {time.monotonic() - killed_at:.1f} s after the kill)")
+    assert job.retry_count == 1, "the lost attempt counts against the job's retries"

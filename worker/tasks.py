@@ -12,7 +12,8 @@ whenever a job finishes.
 
 from __future__ import annotations
 
-from celery import shared_task
+from billiard.exceptions import WorkerLostError
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +34,8 @@ RETRY_BACKOFF_S = 2
 RETRY_BACKOFF_MAX_S = 60
 #: After this many retries (so 1 + 3 attempts) a temporary error ends the tier.
 MAX_RETRIES = 3
+#: A job whose pool process died (OOM, SIGKILL) is retried after this long.
+WORKER_LOST_RETRY_S = 3
 #: A duplicate delivery looks again this long after the other worker's lease ends.
 LEASE_GRACE_S = 2
 #: A job whose video could not be stored waits this long, doubling each time up to the maximum,
@@ -42,14 +45,29 @@ STORAGE_BACKOFF_MAX_S = 300
 STORAGE_MAX_WAITS = 20
 
 
+class VideoTask(Task):
+    """`generate_video`'s task class: records a lost pool process, which the task itself cannot."""
+
+    def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
+        """Called in the worker's main process when a pool process died mid-job (`WorkerLostError`):
+        record it and release the dead attempt's claim at once, so the retry Celery has just sent
+        (after WORKER_LOST_RETRY_S, counted against the retries) can claim the job."""
+        if isinstance(exc, WorkerLostError):
+            log.warning("job %s: its pool process died (%s); retrying in %ss", task_id, exc, WORKER_LOST_RETRY_S)
+            recorder.guarded(recorder.record_worker_lost, task_id, exc)
+
+
 @shared_task(
     name="generate_video",
+    base=VideoTask,
     bind=True,
     autoretry_for=(TransientVideoError,),
     retry_backoff=RETRY_BACKOFF_S,
     retry_backoff_max=RETRY_BACKOFF_MAX_S,
     retry_jitter=True,
     max_retries=MAX_RETRIES,
+    # Celery's retry of a job whose pool process died (task_retry_on_worker_lost) waits this long.
+    default_retry_delay=WORKER_LOST_RETRY_S,
     acks_late=True,
 )
 def generate_video(self, job_id: str) -> str:

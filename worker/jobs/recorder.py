@@ -188,6 +188,16 @@ def record_retry(job_id: str, error: BaseException, *, attempt: int, countdown_s
         )
 
 
+def record_worker_lost(job_id: str, error: BaseException) -> bool:
+    """running → queued: the attempt's pool process died; its claim is released at once."""
+    with session_scope() as session:
+        attempt = session.scalar(select(VideoJob.attempt).where(VideoJob.id == job_id)) or 0
+        return _transition(
+            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, "worker_lost", attempt,
+            {"queued_at": utcnow(), "lease_expires_at": None, **_error_fields(error)}, error=error,
+        )
+
+
 def record_storage_wait(job_id: str, error: BaseException, *, attempt: int) -> int:
     """running → queued: the video was made but storage could not keep it; the job waits for storage.
 
