@@ -143,6 +143,52 @@ def embedded_broker(monkeypatch, tmp_path) -> Iterator[str]:
     reconfigure(reload_settings())
 
 
+#: The key a test run sets (SET NX) in an empty Redis database to make it its own.
+REDIS_CLAIM_KEY = "spendsense-video:test-claim"
+
+
+def claim_redis_database() -> str:
+    """Claim an empty Redis database for this test: SET NX of a marker key, so two runs sharing the
+    server never take the same one. Returns its URL; `release_redis_database` flushes only it."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        service_missing("Redis", str(exc))
+    token = uuid.uuid4().hex
+    for number in range(15, 0, -1):
+        client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
+        if client.dbsize() == 0 and client.set(REDIS_CLAIM_KEY, token, nx=True):
+            if client.dbsize() == 1:
+                return f"{REDIS_URL}/{number}#{token}"
+            client.delete(REDIS_CLAIM_KEY)  # someone else wrote here at the same moment
+    pytest.fail("no empty Redis database 1-15 to claim; cannot isolate this run")
+
+
+def release_redis_database(claimed: str) -> None:
+    """Flush the claimed database, but only while our marker is still there."""
+    import redis
+
+    url, token = claimed.split("#")
+    client = redis.Redis.from_url(url)
+    if client.get(REDIS_CLAIM_KEY) == token.encode():
+        client.flushdb()
+
+
+@pytest.fixture
+def redis_broker(monkeypatch):
+    """A Redis database of this run's own (claimed), flushed afterwards."""
+    claimed = claim_redis_database()
+    url = claimed.split("#")[0]
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    reconfigure(reload_settings())
+    yield url
+    release_redis_database(claimed)
+    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
+    reconfigure(reload_settings())
+
+
 @pytest.fixture(scope="session")
 def celery_includes() -> list[str]:
     return ["worker.tasks"]

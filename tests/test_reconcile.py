@@ -29,50 +29,51 @@ def age(job_id: str, seconds: float, **values) -> None:
 
 
 class Broker:
-    """Records what the reconciler publishes; `waiting` is the broker queue's length."""
+    """Records what the reconciler publishes; `held` are the jobs whose messages it still holds."""
 
-    def __init__(self, waiting: int = 0) -> None:
-        self.waiting = waiting
+    def __init__(self, held: set[str] | None = None) -> None:
+        self.held = set(held or ())
         self.published: list[str] = []
 
     def publish(self, job_id: str) -> None:
         self.published.append(job_id)
 
-    def queue_size(self) -> int:
-        return self.waiting
+    def held_messages(self) -> frozenset[str]:
+        return frozenset(self.held)
 
 
 def test_a_queued_job_whose_message_was_lost_is_sent_again(configured):
     stale, fresh = queued_job("user_0001", 70), queued_job("user_0002", 71)
     age(stale, configured.stuck_after_s + 5)
     broker = Broker()
-    report = reconcile(configured, broker.publish, broker.queue_size)
+    report = reconcile(configured, broker.publish, broker.held_messages)
     assert broker.published == report.requeued == [stale]
     assert event_names(stale)[-1] == "reenqueued" and load_job(stale).enqueue_count == 2
     assert event_names(fresh) == ["queued"]
-    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [], "not again at once"
+    assert reconcile(configured, broker.publish, broker.held_messages).requeued == [], "not again at once"
 
 
 def test_a_backlog_in_the_broker_is_waiting_not_lost(configured):
     job_id = queued_job()
     age(job_id, configured.stuck_after_s + 5)
-    broker = Broker(waiting=40)
-    assert reconcile(configured, broker.publish, broker.queue_size).requeued == []
+    broker = Broker(held={job_id})
+    assert reconcile(configured, broker.publish, broker.held_messages).requeued == []
 
-    def unknown() -> int:
+    def unknown() -> frozenset[str]:
         raise ConnectionError("broker down")
 
     assert reconcile(configured, broker.publish, unknown).requeued == []
+    assert reconcile(configured, broker.publish, lambda: None).requeued == [], "a broker that cannot tell"
 
 
 def test_a_running_job_of_a_dead_worker_is_sent_again_once_its_claim_expires(configured):
     job_id = queued_job()
     recorder.claim(job_id, retries=0, lease_s=30)
     age(job_id, configured.stuck_after_s + 5)
-    broker = Broker(waiting=10)  # running jobs are healed even with a backlog
-    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [], "claim still held"
+    broker = Broker(held={job_id})  # the dead worker's unacknowledged message comes back only much later
+    assert reconcile(configured, broker.publish, broker.held_messages).requeued == [], "claim still held"
     age(job_id, 1, lease_expires_at=utcnow() - timedelta(seconds=1))  # nobody renewed it: its worker died
-    assert reconcile(configured, broker.publish, broker.queue_size).requeued == [job_id], \
+    assert reconcile(configured, broker.publish, broker.held_messages).requeued == [job_id], \
         "an unrenewed lease is enough: no wait for VIDEO_STUCK_AFTER_S"
     assert load_job(job_id).status == "running", "the next claim takes it over"
 
@@ -81,7 +82,7 @@ def test_a_job_that_keeps_losing_its_message_fails(configured):
     job_id = queued_job()
     age(job_id, configured.stuck_after_s + 5, enqueue_count=configured.max_enqueues)
     broker = Broker()
-    report = reconcile(configured, broker.publish, broker.queue_size)
+    report = reconcile(configured, broker.publish, broker.held_messages)
     assert report.gave_up == [job_id] and broker.published == []
     job = load_job(job_id)
     assert (job.status, job.error_type) == ("failed", "MessageLost")
@@ -95,11 +96,11 @@ def test_a_trace_older_than_its_users_latest_job_is_rewritten(configured):
     os.utime(path, (time.time() - 3600, time.time() - 3600))  # the engine wrote it, then the job finished
     recorder.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
-    report = reconcile(configured, Broker().publish, Broker().queue_size)
+    report = reconcile(configured, Broker().publish, Broker().held_messages)
     assert report.traces_rewritten == 1
     trace = json.loads(path.read_text())
     assert trace["engine"] == "kept" and trace["video_generation_log"][-1]["event"] == "completed"
-    assert reconcile(configured, Broker().publish, Broker().queue_size).traces_rewritten == 0
+    assert reconcile(configured, Broker().publish, Broker().held_messages).traces_rewritten == 0
 
 
 def test_a_trace_written_after_its_job_finished_but_showing_an_older_status_is_rewritten(configured):
@@ -112,10 +113,10 @@ def test_a_trace_written_after_its_job_finished_but_showing_an_older_status_is_r
     stale = {"user_id": "user_0001", "recommendations": {"recommendations": [
         {"topic": "credit_utilization", "video_job_id": job_id, "video_status": "queued"}]}}
     path.write_text(json.dumps(stale))
-    assert reconcile(configured, Broker().publish, Broker().queue_size).traces_rewritten == 1
+    assert reconcile(configured, Broker().publish, Broker().held_messages).traces_rewritten == 1
     [rec] = json.loads(path.read_text())["recommendations"]["recommendations"]
     assert rec["video_status"] == "completed" and rec["video_url"] == OUTCOME.video_url
-    assert reconcile(configured, Broker().publish, Broker().queue_size).traces_rewritten == 0
+    assert reconcile(configured, Broker().publish, Broker().held_messages).traces_rewritten == 0
 
 
 @pytest.mark.postgres
@@ -127,7 +128,7 @@ def test_concurrent_reconcilers_never_pick_the_same_job(monkeypatch, tmp_path, p
     for job_id in job_ids:
         age(job_id, settings.stuck_after_s + 5)
     brokers = [Broker(), Broker(), Broker()]
-    threads = [threading.Thread(target=reconcile, args=(settings, b.publish, b.queue_size)) for b in brokers]
+    threads = [threading.Thread(target=reconcile, args=(settings, b.publish, b.held_messages)) for b in brokers]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -154,12 +155,12 @@ def test_operator_commands_list_and_retry(configured, capsys, monkeypatch):
     assert main(["retry"]) == 2
 
 
-def test_only_as_many_queued_jobs_as_the_broker_lacks_messages_for_are_resent(configured):
+def test_exactly_the_jobs_without_a_message_are_resent_whatever_their_age(configured):
     job_ids = [queued_job(f"user_{i:04d}", 40 + i) for i in range(5)]
     for index, job_id in enumerate(job_ids):
         age(job_id, configured.stuck_after_s + 50 - index)  # the first is the oldest
-    broker = Broker(waiting=3)
-    assert reconcile(configured, broker.publish, broker.queue_size).requeued == job_ids[:2]
+    broker = Broker(held={job_ids[0], job_ids[2], job_ids[4]})
+    assert reconcile(configured, broker.publish, broker.held_messages).requeued == [job_ids[1], job_ids[3]]
 
 
 def test_scratch_left_by_a_killed_render_is_removed_but_a_live_render_is_not(configured):
@@ -177,7 +178,7 @@ def test_scratch_left_by_a_killed_render_is_removed_but_a_live_render_is_not(con
     long_ago = time.time() - 2 * configured.task_time_limit_s - 60
     for path in (killed, partial, stored):
         os.utime(path, (long_ago, long_ago))
-    report = reconcile(configured, Broker().publish, Broker().queue_size)
+    report = reconcile(configured, Broker().publish, Broker().held_messages)
     assert report.scratch_removed == 2
     assert not killed.exists() and not partial.exists()
     assert live.exists() and stored.exists(), "a render in progress and finished videos stay"

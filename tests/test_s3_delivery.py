@@ -118,9 +118,9 @@ def test_the_reconciler_refreshes_traces_whose_urls_are_about_to_expire(s3_setti
     assert wait_for_terminal(trace["recommendations"]["recommendations"][0]["video_job_id"]) == "completed"
     save_trace(trace)
     before = trace_urls(json.loads(trace_path("user_0001", settings).read_text()))[0][1]
-    assert reconcile(settings, lambda job_id: None, lambda: 0).urls_refreshed == 0, "still fresh"
+    assert reconcile(settings, lambda job_id: None, frozenset).urls_refreshed == 0, "still fresh"
     time.sleep(2.5)  # past half the lifetime: due for a refresh
-    assert reconcile(settings, lambda job_id: None, lambda: 0).urls_refreshed == 1
+    assert reconcile(settings, lambda job_id: None, frozenset).urls_refreshed == 1
     after = trace_urls(json.loads(trace_path("user_0001", settings).read_text()))[0][1]
     assert after != before and _expiry(after) > _expiry(before)
 

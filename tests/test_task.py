@@ -337,6 +337,6 @@ def test_a_live_slow_job_keeps_its_short_lease_and_is_never_taken_over(provider,
     sent: list[str] = []
     time.sleep(settings.lease_s + 0.5)  # past the first lease: only the heartbeat keeps the claim
     assert load_job(job_id).lease_expires_at > utcnow(), "renewed while the render runs"
-    assert reconcile(settings, sent.append, lambda: 0).requeued == [] and sent == []
+    assert reconcile(settings, sent.append, frozenset).requeued == [] and sent == []
     assert wait_for_terminal(job_id) == "completed"
     assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]

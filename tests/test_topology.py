@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL, REQUIRE_SERVICES, service_missing
+from tests.conftest import (POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY, REDIS_URL, REQUIRE_SERVICES, claim_redis_database,
+                            release_redis_database, service_missing)
 from tests.factories import load_job, trace_when_done
 from tests.test_task import wait_for_terminal
 from tests.topology import ROOT, FakeRedisServer, Topology, free_port
@@ -37,7 +38,7 @@ USERS = {"user_0001": 73.0, "user_0004": 86.2, "user_0007": 58.4, "user_0012": 9
 
 @pytest.fixture
 def redis_url():
-    """The real Redis (an empty database number of our own), else fakeredis over TCP."""
+    """The real Redis (an empty database claimed for this test), else fakeredis over TCP."""
     import redis
 
     try:
@@ -49,12 +50,9 @@ def redis_url():
         yield server.url
         server.stop()
         return
-    free = [n for n in range(14, 0, -1) if redis.Redis.from_url(f"{REDIS_URL}/{n}").dbsize() == 0]
-    if not free:
-        pytest.fail("every Redis database 1-14 holds keys; cannot isolate this run")
-    url = f"{REDIS_URL}/{free[0]}"
-    yield url
-    redis.Redis.from_url(url).flushdb()
+    claimed = claim_redis_database()
+    yield claimed.split("#")[0]
+    release_redis_database(claimed)
 
 
 @pytest.fixture
@@ -200,7 +198,11 @@ def test_a_flushed_redis_is_healed_by_the_reconciler(topology):
     import redis
 
     jobs = enqueue_users()  # published while no worker runs...
-    redis.Redis.from_url(topology.env["CELERY_BROKER_URL"]).flushdb()  # ...and lost
+    client = redis.Redis.from_url(topology.env["CELERY_BROKER_URL"])
+    claim = client.get(REDIS_CLAIM_KEY)
+    client.flushdb()  # ...and lost
+    if claim is not None:
+        client.set(REDIS_CLAIM_KEY, claim)  # still this test's database
     topology.start("worker")
     topology.start("beat")
     assert_finished_once(jobs, get_settings())

@@ -68,28 +68,6 @@ def test_worker_refuses_an_unmigrated_database(monkeypatch, tmp_path):
     assert "run `spendsense-video migrate`" in worker.log_text()
 
 
-@pytest.fixture
-def redis_broker(monkeypatch):
-    """A Redis database number of this run's own, flushed afterwards."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.RedisError as exc:
-        service_missing("Redis", str(exc))
-    free = [n for n in range(15, 0, -1) if redis.Redis.from_url(f"{REDIS_URL}/{n}").dbsize() == 0]
-    if not free:
-        pytest.fail("every Redis database 1-15 holds keys; cannot isolate this run")
-    url = f"{REDIS_URL}/{free[0]}"
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    reconfigure(reload_settings())
-    yield url
-    redis.Redis.from_url(url).flushdb()
-    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
-    reconfigure(reload_settings())
-
-
 @pytest.mark.redis
 def test_same_code_runs_on_redis_by_changing_one_setting(sqlite_configured, redis_broker, tmp_path):
     worker = WorkerProcess(worker_env(tmp_path, sqlite_configured, redis_broker), tmp_path / "worker.log")

@@ -1,6 +1,9 @@
-"""The only ways anything sends or counts `generate_video` messages. The message is the job id."""
+"""The only ways anything sends or looks for `generate_video` messages. The message is the job id."""
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
 
 #: Celery's default queue: video jobs.
 QUEUE_NAME = "celery"
@@ -30,15 +33,64 @@ def connect_broker() -> None:
     _ = app.backend  # send_task loads the (disabled) result backend on first use: ~13 ms of entry points
 
 
-def queue_size() -> int:
-    """Messages waiting in the broker's queue (not those already held by workers).
+#: Messages read per broker round trip when looking for job ids.
+PAGE_SIZE = 1_000
 
-    Declares the queue and its binding first: after Redis restarts empty (or is flushed) the
-    binding is gone too, and without it new messages would have no route.
+
+def job_ids_with_messages(page_size: int = PAGE_SIZE) -> frozenset[str] | None:
+    """The ids of the jobs that have a message in the broker: waiting in the queue, or delivered
+    to a worker and not yet acknowledged (prefetched, or held for a countdown).
+
+    Exact, read in pages. On Redis: the queue's lists, then the `unacked` hash (a message moves
+    from the first to the second, so it is seen in one of them). On the embedded SQLite broker:
+    the queue's visible rows (that transport forgets a message once a worker takes it). None for
+    brokers that cannot be read this way (RabbitMQ, memory): then nothing should guess.
     """
     from worker.celery_app import app
 
-    with app.connection_for_write() as connection:
-        queue = app.amqp.queues[QUEUE_NAME](connection.default_channel)
-        queue.declare()
-        return queue.queue_declare().message_count  # (Redis has no key for an empty queue: not passive)
+    with app.connection_for_read() as connection:
+        channel = connection.default_channel
+        driver = connection.transport.driver_type
+        if driver == "redis":
+            payloads = _redis_payloads(channel, page_size)
+        elif driver == "sql":
+            payloads = _sqlalchemy_payloads(channel, page_size)
+        else:
+            return None
+        return frozenset(_job_ids(payloads))
+
+
+def _redis_payloads(channel, page_size: int) -> Iterator[str]:
+    client = channel.client
+    for priority in channel.priority_steps:
+        key = channel._q_for_pri(QUEUE_NAME, priority)
+        for start in range(0, client.llen(key), page_size):
+            yield from client.lrange(key, start, start + page_size - 1)
+    for _, value in client.hscan_iter(channel.unacked_key, count=page_size):
+        envelope = json.loads(value)  # [message, exchange, routing key]
+        yield json.dumps(envelope[0]) if isinstance(envelope, list) and envelope else value
+
+
+def _sqlalchemy_payloads(channel, page_size: int) -> Iterator[str]:
+    messages, queues = channel.message_cls, channel.queue_cls
+    session = channel.session
+    query = (session.query(messages.id, messages.payload).join(queues, messages.queue_id == queues.id)
+             .filter(queues.name == QUEUE_NAME, messages.visible.is_(True)).order_by(messages.id))
+    last_id = 0
+    try:
+        while page := query.filter(messages.id > last_id).limit(page_size).all():
+            last_id = page[-1][0]
+            yield from (payload for _, payload in page)
+    finally:
+        session.rollback()  # end the read: the channel's session lives on
+
+
+def _job_ids(payloads: Iterable[str | bytes]) -> Iterator[str]:
+    """The task id (our job id) in each kombu message envelope, for generate_video messages."""
+    for payload in payloads:
+        try:
+            headers = json.loads(payload).get("headers") or {}
+        except (ValueError, AttributeError):
+            continue
+        if headers.get("task") == TASK_NAME and isinstance(headers.get("id"), str):
+            yield headers["id"]

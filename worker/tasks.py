@@ -180,6 +180,6 @@ def _refresh_trace(user_id: str, job_id: str) -> None:
 def reconcile_video_jobs() -> str:
     """Beat's periodic pass: re-send lost messages, catch up lagging traces (see worker.jobs.reconcile)."""
     from worker.jobs.reconcile import reconcile
-    from worker.messages import publish_job, queue_size
+    from worker.messages import job_ids_with_messages, publish_job
 
-    return reconcile(get_settings(), publish_job, queue_size).summary()
+    return reconcile(get_settings(), publish_job, job_ids_with_messages).summary()

@@ -8,7 +8,7 @@ from worker.db.models import JobStatus, VideoJob
 from worker.db.session import session_scope
 from worker.jobs import recorder
 from worker.jobs.reconcile import ReconcileReport, reconcile
-from worker.messages import publish_job, queue_size
+from worker.messages import job_ids_with_messages, publish_job
 from worker.settings import Settings
 
 #: Rows `list` prints unless told otherwise.
@@ -38,7 +38,7 @@ def retry_jobs(job_ids: list[str] | None = None, *, all_failed: bool = False) ->
 
 def requeue_stuck(settings: Settings) -> ReconcileReport:
     """What beat's reconciler does, on demand."""
-    return reconcile(settings, publish_job, queue_size)
+    return reconcile(settings, publish_job, job_ids_with_messages)
 
 
 def format_job(job: VideoJob) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from worker.db.models import JobStatus, VideoJob, utcnow
 from worker.db.session import session_scope
@@ -53,16 +53,19 @@ class ReconcileReport:
                 f"{self.urls_refreshed} trace file(s), removed {self.scratch_removed} abandoned scratch file(s)")
 
 
-def reconcile(settings: Settings, publish, queue_size) -> ReconcileReport:
+def reconcile(settings: Settings, publish, held_messages) -> ReconcileReport:
     """One pass.
 
-    `publish(job_id)` sends a generate_video message; `queue_size()` counts messages waiting in
-    the broker. Of the queued jobs nobody has touched for a while, at most as many as the broker
-    lacks messages for are treated as lost (oldest first): a backlog is waiting, not lost.
+    `publish(job_id)` sends a generate_video message; `held_messages()` returns the ids of the
+    jobs that have a message in the broker, waiting or delivered and unacknowledged (None when
+    the broker cannot tell). A queued job nobody has touched for a while is re-sent only when it
+    has no message: a backlog is waiting, not lost, and no job ever gets a second message while
+    its first still exists. A running job is re-sent once its lease is unrenewed (its worker died;
+    the message that worker held comes back only after the visibility timeout).
     """
     report = ReconcileReport()
-    waiting = _waiting_messages(queue_size)
-    for job_id, give_up in _claim_stuck(settings, waiting):
+    held = _held_messages(held_messages)
+    for job_id, give_up in _claim_stuck(settings, held):
         (report.gave_up if give_up else report.requeued).append(job_id)
     for job_id in report.requeued:
         try:
@@ -95,15 +98,19 @@ def abandoned_running(settings: Settings, now):
     )
 
 
-def _waiting_messages(queue_size) -> int | None:
+def _held_messages(held_messages) -> frozenset[str] | None:
     try:
-        return queue_size()
+        held = held_messages()
     except Exception as exc:  # cannot tell: do not mistake a backlog for a loss
-        log.warning("reconciler: broker queue size unknown (%s); queued jobs left alone", type(exc).__name__)
+        log.warning("reconciler: the broker's messages could not be read (%s); queued jobs left alone",
+                    type(exc).__name__)
         return None
+    if held is None:
+        log.info("reconciler: this broker's messages cannot be read; queued jobs left alone")
+    return held
 
 
-def _claim_stuck(settings: Settings, waiting: int | None) -> list[tuple[str, bool]]:
+def _claim_stuck(settings: Settings, held: frozenset[str] | None) -> list[tuple[str, bool]]:
     now = utcnow()
     chosen = []
     with session_scope() as session:
@@ -111,13 +118,14 @@ def _claim_stuck(settings: Settings, waiting: int | None) -> list[tuple[str, boo
             select(VideoJob).where(abandoned_running(settings, now)).order_by(VideoJob.updated_at)
             .limit(BATCH_SIZE).with_for_update(skip_locked=True)
         ))
-        if waiting is not None:
-            quiet = session.scalar(select(func.count()).where(quiet_queued(settings, now))) or 0
-            lost = min(max(quiet - waiting, 0), BATCH_SIZE)
-            if lost:
+        if held is not None:
+            quiet = session.scalars(select(VideoJob.id).where(quiet_queued(settings, now))
+                                    .order_by(VideoJob.updated_at)).all()
+            lost = [job_id for job_id in quiet if job_id not in held][:BATCH_SIZE]
+            for start in range(0, len(lost), 500):
                 jobs += session.scalars(
-                    select(VideoJob).where(quiet_queued(settings, now)).order_by(VideoJob.updated_at)
-                    .limit(lost).with_for_update(skip_locked=True)
+                    select(VideoJob).where(VideoJob.id.in_(lost[start:start + 500]), quiet_queued(settings, now))
+                    .order_by(VideoJob.updated_at).with_for_update(skip_locked=True)
                 )
         for job in jobs:
             give_up = job.enqueue_count >= settings.max_enqueues
