@@ -26,6 +26,7 @@ bench: install
 	$(BIN)/python bench/bench_enqueue.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_remote_throughput.py
+	$(BIN)/python bench/bench_recovery.py
 
 # Pictures in docs/ come from commands, never from the test run.
 docs-images: install

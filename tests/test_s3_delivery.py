@@ -125,18 +125,21 @@ def test_the_reconciler_refreshes_traces_whose_urls_are_about_to_expire(s3_setti
     assert after != before and _expiry(after) > _expiry(before)
 
 
-def test_an_upload_that_fails_is_retried_and_completes_once_the_store_is_back(s3_settings, s3, celery_worker):
+def test_an_upload_that_fails_waits_for_the_store_and_completes_once_it_is_back(s3_settings, s3, celery_worker,
+                                                                               monkeypatch):
     from moto.server import ThreadedMotoServer
 
     from tests.conftest import _moto_servers
+    from worker import tasks
 
+    monkeypatch.setattr(tasks, "STORAGE_BACKOFF_S", 0.5)
     server = _moto_servers[s3]
     server.stop()  # the object store goes away before the worker uploads
     trace = engine_run("user_0072")
     job_id = trace["recommendations"]["recommendations"][0]["video_job_id"]
     deadline = time.monotonic() + 30
-    while not any(e.event == "retrying" for e in load_job(job_id).events):
-        assert time.monotonic() < deadline, "the failed upload was never retried"
+    while not any(e.event == "storage_unavailable" for e in load_job(job_id).events):
+        assert time.monotonic() < deadline, "the failed upload never made the job wait for storage"
         time.sleep(0.1)
     host, port = urlsplit(s3).hostname, urlsplit(s3).port
     restarted = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
@@ -144,8 +147,8 @@ def test_an_upload_that_fails_is_retried_and_completes_once_the_store_is_back(s3
     _moto_servers[s3] = restarted
     assert wait_for_terminal(job_id, timeout_s=60) == "completed"
     job = load_job(job_id)
-    retry = next(e for e in job.events if e.event == "retrying")
-    assert retry.error_type == "StorageUnavailable" and job.fallback_used is False
+    wait = next(e for e in job.events if e.event == "storage_unavailable")
+    assert wait.error_type == "StorageUnavailable" and job.fallback_used is False and job.video_key
     names = [obj["Key"] for obj in boto3.client("s3").list_objects_v2(Bucket="videos")["Contents"]]
     assert sorted(names) == sorted(f"spendsense/{key}" for key in (job.video_key, job.poster_key, job.captions_key))
 
