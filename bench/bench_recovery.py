@@ -71,7 +71,7 @@ def main() -> None:
     print(f"recovery on PostgreSQL + Redis (time limit {settings.task_time_limit_s} s, lease {settings.lease_s} s, "
           f"reconcile every {RECONCILE_INTERVAL_S} s, quiet after {STUCK_AFTER_S} s)")
     for label, figure in rows:
-        print(f"  {label:<66} {figure}")
+        print(f"  {label:<72} {figure}")
 
 
 def claim_redis():
@@ -159,10 +159,11 @@ def lost_messages_behind_a_backlog(topology, client) -> list[tuple[str, str]]:
         if json.loads(payload)["headers"]["id"] in lost:
             client.lrem("celery", 1, payload)
     deleted = time.monotonic()
+    earlier_log = len(topology.log_text("maintenance"))  # the whole-worker scenario ran passes too
     topology.start("maintenance")
     topology.start("beat")
     beat_started = time.monotonic()
-    first_pass = wait_until(lambda: "] succeeded in" in topology.log_text("maintenance"), step_s=0.1)
+    first_pass = wait_until(lambda: "] succeeded in" in topology.log_text("maintenance")[earlier_log:], step_s=0.1)
     resent = wait_until(lambda: all("reenqueued" in [e.event for e in events(job_id)] for job_id in lost),
                         step_s=0.5)
     others = sum(1 for job_id in job_ids if job_id not in lost and "reenqueued" in [e.event for e in events(job_id)])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import random
+import time
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import update
@@ -52,7 +54,7 @@ def resend_pass(settings) -> list[str]:
         sent.append(job_id)
         publish_job(job_id)
 
-    report = reconcile(settings, publish, job_ids_with_messages)
+    report = reconcile(settings, publish, lambda: job_ids_with_messages(settings.stuck_after_s))
     assert sorted(sent) == sorted(report.requeued)
     return sent
 
@@ -64,13 +66,15 @@ def test_on_redis_exactly_the_jobs_whose_messages_are_gone_are_resent(sqlite_con
     job_ids = queue_jobs(WAITING)
     client = redis.Redis.from_url(redis_broker)
     with app.connection_for_read() as connection:
-        unacked_key = connection.default_channel.unacked_key
+        unacked_key, index_key = connection.default_channel.unacked_key, connection.default_channel.unacked_index_key
     # A quarter of the messages are delivered but unacknowledged, as kombu keeps them.
     for tag, payload in enumerate(client.lrange(QUEUE_NAME, 0, WAITING // 4 - 1)):
         client.lrem(QUEUE_NAME, 1, payload)
         client.hset(unacked_key, f"tag-{tag}", json.dumps([json.loads(payload), "", QUEUE_NAME]))
+        client.zadd(index_key, {f"tag-{tag}": time.time()})
     unacked = {job_id_of(json.dumps(json.loads(value)[0])) for value in client.hvals(unacked_key)}
-    assert job_ids_with_messages() == frozenset(job_ids), "every message is found, queued or unacked"
+    assert job_ids_with_messages(sqlite_configured.stuck_after_s) == frozenset(job_ids), \
+        "every message is found, queued or unacked"
 
     lost = set(random.Random(7).sample(sorted(unacked), LOST // 2))
     lost |= set(random.Random(8).sample(sorted(set(job_ids) - unacked), LOST // 2))
@@ -86,6 +90,29 @@ def test_on_redis_exactly_the_jobs_whose_messages_are_gone_are_resent(sqlite_con
     assert job_ids_with_messages() == frozenset(job_ids), "each lost job has its message again"
     quiet_for_long(sqlite_configured)
     assert resend_pass(sqlite_configured) == [], "no job ever gets a second message"
+
+
+@pytest.mark.redis
+def test_on_redis_a_message_held_by_a_dead_worker_counts_as_lost_but_a_countdown_does_not(sqlite_configured,
+                                                                                        redis_broker):
+    """A worker runs what it takes at once: a message unacknowledged long after delivery (or after its
+    countdown fell due) is held by a worker that died, and Redis would return it only in an hour."""
+    import redis
+
+    dead_workers, countdown = queue_jobs(2)
+    client = redis.Redis.from_url(redis_broker)
+    with app.connection_for_read() as connection:
+        unacked_key, index_key = connection.default_channel.unacked_key, connection.default_channel.unacked_index_key
+    long_ago = time.time() - sqlite_configured.stuck_after_s - 60
+    for tag, payload in enumerate(client.lrange(QUEUE_NAME, 0, -1)):
+        message = json.loads(payload)
+        if message["headers"]["id"] == countdown:  # a retry due in five minutes, delivered long ago
+            message["headers"]["eta"] = datetime.fromtimestamp(time.time() + 300, timezone.utc).isoformat()
+        client.lrem(QUEUE_NAME, 1, payload)
+        client.hset(unacked_key, f"tag-{tag}", json.dumps([message, "", QUEUE_NAME]))
+        client.zadd(index_key, {f"tag-{tag}": long_ago})
+    quiet_for_long(sqlite_configured)
+    assert resend_pass(sqlite_configured) == [dead_workers]
 
 
 def test_on_the_embedded_broker_exactly_the_jobs_whose_messages_are_gone_are_resent(sqlite_configured,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
 #: Celery's default queue: video jobs.
 QUEUE_NAME = "celery"
@@ -37,14 +39,18 @@ def connect_broker() -> None:
 PAGE_SIZE = 1_000
 
 
-def job_ids_with_messages(page_size: int = PAGE_SIZE) -> frozenset[str] | None:
-    """The ids of the jobs that have a message in the broker: waiting in the queue, or delivered
-    to a worker and not yet acknowledged (prefetched, or held for a countdown).
+def job_ids_with_messages(stale_after_s: float = 300, page_size: int = PAGE_SIZE) -> frozenset[str] | None:
+    """The ids of the jobs that have a live message in the broker: waiting in the queue, or
+    delivered to a worker and not yet acknowledged.
 
     Exact, read in pages. On Redis: the queue's lists, then the `unacked` hash (a message moves
-    from the first to the second, so it is seen in one of them). On the embedded SQLite broker:
-    the queue's visible rows (that transport forgets a message once a worker takes it). None for
-    brokers that cannot be read this way (RabbitMQ, memory): then nothing should guess.
+    from the first to the second, so it is seen in one of them). A delivered message counts only
+    while a live worker can still be holding it: delivered less than `stale_after_s` ago, or
+    due (its countdown's ETA) less than that ago. Workers take one message per free process and
+    run it at once, so an older one is held by a worker that died; Redis would hand it back only
+    after the visibility timeout (an hour). On the embedded SQLite broker: the queue's visible
+    rows (that transport forgets a message once a worker takes it). None for brokers that
+    cannot be read this way (RabbitMQ, memory): then nothing should guess.
     """
     from worker.celery_app import app
 
@@ -52,7 +58,7 @@ def job_ids_with_messages(page_size: int = PAGE_SIZE) -> frozenset[str] | None:
         channel = connection.default_channel
         driver = connection.transport.driver_type
         if driver == "redis":
-            payloads = _redis_payloads(channel, page_size)
+            payloads = _redis_payloads(channel, page_size, time.time() - stale_after_s)
         elif driver == "sql":
             payloads = _sqlalchemy_payloads(channel, page_size)
         else:
@@ -60,15 +66,27 @@ def job_ids_with_messages(page_size: int = PAGE_SIZE) -> frozenset[str] | None:
         return frozenset(_job_ids(payloads))
 
 
-def _redis_payloads(channel, page_size: int) -> Iterator[str]:
+def _redis_payloads(channel, page_size: int, live_since: float) -> Iterator[str]:
     client = channel.client
     for priority in channel.priority_steps:
         key = channel._q_for_pri(QUEUE_NAME, priority)
         for start in range(0, client.llen(key), page_size):
             yield from client.lrange(key, start, start + page_size - 1)
-    for _, value in client.hscan_iter(channel.unacked_key, count=page_size):
+    for tag, value in client.hscan_iter(channel.unacked_key, count=page_size):
         envelope = json.loads(value)  # [message, exchange, routing key]
-        yield json.dumps(envelope[0]) if isinstance(envelope, list) and envelope else value
+        message = envelope[0] if isinstance(envelope, list) and envelope else {}
+        delivered_at = client.zscore(channel.unacked_index_key, tag) or 0.0
+        if max(delivered_at, _eta(message)) >= live_since:
+            yield json.dumps(message)
+
+
+def _eta(message: dict) -> float:
+    """When a countdown message is due (epoch seconds), 0 when it has none."""
+    eta = (message.get("headers") or {}).get("eta") if isinstance(message, dict) else None
+    try:
+        return datetime.fromisoformat(eta).timestamp() if eta else 0.0
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _sqlalchemy_payloads(channel, page_size: int) -> Iterator[str]:

@@ -182,4 +182,5 @@ def reconcile_video_jobs() -> str:
     from worker.jobs.reconcile import reconcile
     from worker.messages import job_ids_with_messages, publish_job
 
-    return reconcile(get_settings(), publish_job, job_ids_with_messages).summary()
+    settings = get_settings()
+    return reconcile(settings, publish_job, lambda: job_ids_with_messages(settings.stuck_after_s)).summary()

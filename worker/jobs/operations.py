@@ -38,7 +38,7 @@ def retry_jobs(job_ids: list[str] | None = None, *, all_failed: bool = False) ->
 
 def requeue_stuck(settings: Settings) -> ReconcileReport:
     """What beat's reconciler does, on demand."""
-    return reconcile(settings, publish_job, job_ids_with_messages)
+    return reconcile(settings, publish_job, lambda: job_ids_with_messages(settings.stuck_after_s))
 
 
 def format_job(job: VideoJob) -> str:
