@@ -7,12 +7,10 @@ from pathlib import Path
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.conftest import REDIS_URL, configure, service_missing, worker_env
+from tests.conftest import configure, worker_env
 from tests.factories import load_job, trace_when_done
 from tests.test_task import wait_for_terminal
-from worker.celery_app import reconfigure
 from worker.render.probe import check_deliverable, probe_video
-from worker.settings import reload_settings
 from worker.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.slow
