@@ -13,7 +13,7 @@ from engine_hooks import attach_video_trace, enqueue_videos
 from tests.conftest import SHARED_DIR
 from tests.factories import OUTCOME, event_names, load_job
 from worker.celery_app import app
-from worker.jobs import recorder
+from worker.jobs import leases, recorder
 from worker.prompts import find_template
 from worker.settings import reload_settings
 
@@ -158,7 +158,7 @@ def test_enqueue_is_idempotent_for_the_same_request(configured):
 def test_an_identical_finished_video_is_attached_at_once(configured):
     [donor] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
                              {"credit_max_util_pct": 73})
-    recorder.claim(donor, retries=0, lease_s=60)
+    leases.claim(donor, retries=0, lease_s=60)
     recorder.complete(donor, OUTCOME, attempt=1)
     published_messages()
     recs = [{"topic": "credit_utilization"}]
@@ -189,7 +189,7 @@ def test_attach_video_trace_fills_recommendations_and_log_from_the_database(conf
     assert saved is trace and rec["video_url"] is None and rec["video_metadata"]["status"] == "queued"
     assert [e["event"] for e in trace["video_generation_log"]] == ["queued"]
 
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     attach_video_trace(trace)
     meta = rec["video_metadata"]
@@ -244,7 +244,7 @@ def test_a_repeat_requests_trace_comes_from_the_log_its_enqueue_read(configured,
 
     [job_id] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
                               {"credit_max_util_pct": 73})
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     recs = [{"topic": "credit_utilization"}]
     assert enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73}) == [job_id]
@@ -264,7 +264,7 @@ def test_a_job_that_finished_before_the_trace_save_is_read_from_the_database(con
 
     recs = [{"topic": "credit_utilization"}]
     [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73})
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     refresh_trace_file("user_0001", configured)  # as the worker does when a job ends
     saved = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}}).read_text())

@@ -15,7 +15,7 @@ from tests.factories import OUTCOME, event_names, load_job, queued_job
 from worker.cli import main
 from worker.db.models import VideoJob, utcnow
 from worker.db.session import session_scope
-from worker.jobs import operations, recorder
+from worker.jobs import leases, operations, recorder
 from worker.jobs.reconcile import reconcile
 from worker.storage import SCRATCH_PREFIX
 from worker.traces import trace_path
@@ -68,7 +68,7 @@ def test_a_backlog_in_the_broker_is_waiting_not_lost(configured):
 
 def test_a_running_job_of_a_dead_worker_is_sent_again_once_its_claim_expires(configured):
     job_id = queued_job()
-    recorder.claim(job_id, retries=0, lease_s=30)
+    leases.claim(job_id, retries=0, lease_s=30)
     age(job_id, configured.stuck_after_s + 5)
     broker = Broker(held={job_id})  # the dead worker's unacknowledged message comes back only much later
     assert reconcile(configured, broker.publish, broker.held_messages).requeued == [], "claim still held"
@@ -94,7 +94,7 @@ def test_a_trace_older_than_its_users_latest_job_is_rewritten(configured):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"user_id": "user_0001", "engine": "kept"}))
     os.utime(path, (time.time() - 3600, time.time() - 3600))  # the engine wrote it, then the job finished
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     report = reconcile(configured, Broker().publish, Broker().held_messages)
     assert report.traces_rewritten == 1
@@ -106,7 +106,7 @@ def test_a_trace_older_than_its_users_latest_job_is_rewritten(configured):
 def test_a_trace_written_after_its_job_finished_but_showing_an_older_status_is_rewritten(configured):
     """The engine's write landed after the worker's: newer file, stale video fields."""
     job_id = queued_job("user_0001")
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     path = trace_path("user_0001", configured)
     path.parent.mkdir(parents=True, exist_ok=True)

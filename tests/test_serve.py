@@ -13,7 +13,7 @@ from engine_hooks import enqueue_videos
 from tests.asgi_server import serving
 from tests.factories import OUTCOME, queued_job
 from tests.storyboards import card_context
-from worker.jobs import recorder
+from worker.jobs import leases, recorder
 from worker.settings import reload_settings
 from worker.storage import get_store, store_file
 from worker.storage.keys import CACHE_CONTROL
@@ -119,7 +119,7 @@ def test_the_preview_page_shows_each_users_video_figures_and_log_but_no_internal
     base, _, _, settings = served
     recs = [{"topic": "credit_utilization"}]
     [job_id] = enqueue_videos("user_0034", "High Utilization", recs, card_context(14_215, 15_000, mask="2385"))
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     failed = queued_job("user_0666")
     recorder.fail(failed, RuntimeError("postgresql://admin:sk-secret-key@db.internal:5432/prod /srv/app/x.py"),

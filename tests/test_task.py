@@ -21,7 +21,7 @@ from worker import providers
 from worker.celery_app import app
 from worker.db.models import utcnow
 from worker.errors import PermanentVideoError, TransientVideoError
-from worker.jobs import reader
+from worker.jobs import leases, reader
 from worker.providers.local import LocalRenderer
 from worker.settings import reload_settings
 from worker.traces import video_metadata
@@ -223,7 +223,6 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
 
     from worker.db.models import VideoJob
     from worker.db.session import session_scope
-    from worker.jobs import recorder
 
     job_id = queued_job()
     # A worker claimed the job and died: running, lease ending in 2 s. Then its message comes back.
@@ -234,7 +233,7 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
     assert wait_for_terminal(job_id, timeout_s=30) == "completed"
     assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]
     assert load_job(job_id).attempt == 2
-    assert recorder.claim(job_id, retries=0, lease_s=60) is None
+    assert leases.claim(job_id, retries=0, lease_s=60) is None
 
 
 class FullDisk:

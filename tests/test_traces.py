@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import SHARED_DIR
 from tests.factories import OUTCOME, queued_job
 from worker.db.session import dispose_engines
-from worker.jobs import reader, recorder
+from worker.jobs import leases, reader, recorder
 from worker.settings import reload_settings
 from worker.traces import refresh_trace_file, trace_path
 
@@ -28,7 +28,7 @@ def _engine_trace_with_job(settings, job_id):
 def test_refresh_keeps_everything_the_engine_wrote(configured):
     job_id = queued_job("user_0001")
     original = _engine_trace_with_job(configured, job_id)
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
 
     path = refresh_trace_file("user_0001", configured)
@@ -79,7 +79,7 @@ def _complete_and_refresh(job_id: str, seed: int) -> None:
         return rows
     reader.user_events = slow_read
     time.sleep(delays.uniform(0, 0.1))
-    recorder.claim(job_id, retries=0, lease_s=60)
+    leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     refresh_trace_file("user_0001", settings)
 

@@ -3,7 +3,7 @@
 Delivery is at-least-once: messages are acknowledged after the task returns
 (`task_acks_late`) and handed back if the worker process dies, one message at a
 time per process. The database, not the broker, decides whether a delivered
-job still needs work (see `worker.jobs.recorder.claim`).
+job still needs work (see `worker.jobs.leases.claim`).
 """
 
 from __future__ import annotations

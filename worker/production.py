@@ -16,7 +16,8 @@ import time
 from worker.db.models import POSTER_TIER, VideoJob
 from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable, TransientVideoError
 from worker.jobs import recorder
-from worker.jobs.recorder import ClaimedJob, Outcome
+from worker.jobs.leases import ClaimedJob
+from worker.jobs.recorder import Outcome
 from worker.prompts import UtilizationFigures, disclaimer_for_screen, find_template
 from worker.prompts.captions import description, webvtt
 from worker.providers import ProducedVideo, VideoRequest, get_provider

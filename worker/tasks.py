@@ -19,7 +19,7 @@ from celery.utils.log import get_task_logger
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.errors import NoVideoAvailable, StorageUnavailable, TransientVideoError
-from worker.jobs import recorder
+from worker.jobs import leases, recorder
 from worker.jobs.heartbeat import Heartbeat
 from worker.messages import RECONCILE_TASK_NAME
 from worker.production import Pending, advance
@@ -74,11 +74,11 @@ def generate_video(self, job_id: str) -> str:
     """Move job `job_id` one step; the id is the only argument, by design."""
     settings = get_settings()
     try:
-        job = recorder.claim(job_id, retries=self.request.retries, lease_s=settings.lease_s,
+        job = leases.claim(job_id, retries=self.request.retries, lease_s=settings.lease_s,
                              poll_lease_s=min(poll_lease_s(settings), settings.lease_s))
     except SQLAlchemyError as exc:
         raise TransientVideoError(f"job database unavailable: {type(exc).__name__}") from exc
-    if isinstance(job, recorder.LeaseHeld):
+    if isinstance(job, leases.LeaseHeld):
         # A duplicate delivery while another worker runs the job. Look again when its
         # lease ends: by then it has finished, or its worker died and the job is ours.
         countdown_s = job.seconds_left + LEASE_GRACE_S
@@ -108,7 +108,7 @@ def generate_video(self, job_id: str) -> str:
 
     if isinstance(result, Pending):
         # The server answered: the retry budget (for consecutive errors) starts over.
-        recorder.release_for_poll(job_id, result.poll_after_s)
+        leases.release_for_poll(job_id, result.poll_after_s)
         self.apply_async(args=[job_id], task_id=job_id, countdown=result.poll_after_s, retries=0)
         return "polling"
     try:
@@ -125,7 +125,7 @@ def poll_lease_s(settings) -> int:
     return min(settings.task_time_limit_s, int(4 * settings.video_api_timeout_s) + 30)
 
 
-def _wait_for_storage(task, job: recorder.ClaimedJob, exc: StorageUnavailable) -> str:
+def _wait_for_storage(task, job: leases.ClaimedJob, exc: StorageUnavailable) -> str:
     """The video exists but could not be kept (a full disk, a permission error, an unreachable store).
 
     Not a provider failure: the job goes back to `queued` with the reason, and the task re-sends
@@ -147,7 +147,7 @@ def _wait_for_storage(task, job: recorder.ClaimedJob, exc: StorageUnavailable) -
     return "waiting for storage"
 
 
-def _retry_or_fail(task, job: recorder.ClaimedJob, exc: BaseException) -> None:
+def _retry_or_fail(task, job: leases.ClaimedJob, exc: BaseException) -> None:
     """Record a retry and hand over to Celery, or (retries exhausted) record the failure. Always raises."""
     if task.request.retries >= task.max_retries:
         log.error("job %s failed, retries exhausted: %s: %s", job.id, type(exc).__name__, exc)
@@ -164,7 +164,7 @@ def _retry_or_fail(task, job: recorder.ClaimedJob, exc: BaseException) -> None:
     raise TransientVideoError(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _finish(job: recorder.ClaimedJob, exc: BaseException) -> None:
+def _finish(job: leases.ClaimedJob, exc: BaseException) -> None:
     recorder.guarded(recorder.fail, job.id, exc, attempt=job.attempt)
     _refresh_trace(job.user_id, job.id)
 

@@ -14,7 +14,7 @@ import logging
 import threading
 from types import TracebackType
 
-from worker.jobs import recorder
+from worker.jobs import leases
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class Heartbeat:
     def _beat(self) -> None:
         while not self._stopped.wait(self.lease_s / 3):
             try:
-                if not recorder.renew_lease(self.job_id, self.attempt, self.lease_s):
+                if not leases.renew_lease(self.job_id, self.attempt, self.lease_s):
                     return  # finished, or no longer ours
             except Exception as exc:  # the database may come back before the lease runs out
                 log.warning("job %s: could not renew its lease: %s", self.job_id, type(exc).__name__)

@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from worker.db.models import utcnow
 from worker.errors import FallbackNeeded, RemoteJobForgotten, RemoteRetryable
 from worker.jobs import remote_ledger
-from worker.jobs.recorder import ClaimedJob, guarded
+from worker.jobs.leases import ClaimedJob
+from worker.jobs.recorder import guarded
 from worker.providers.base import ProducedVideo
 from worker.remote.api import RemoteGone, RemoteVideo, VideosApi
 from worker.remote.breaker import open_breaker_reason, trip
