@@ -220,6 +220,23 @@ def celery_worker_parameters() -> dict:
 
 
 @pytest.fixture
+def provider(request, monkeypatch, sqlite_configured):
+    """Select a test provider (a class from tests.failing_providers, via indirect parametrize) for this test's worker."""
+    from tests.failing_providers import using_provider
+
+    with using_provider(request.param, monkeypatch) as settings:
+        yield settings
+
+
+@pytest.fixture
+def signals() -> dict[str, dict]:
+    """Each user's row of the shipped signals.parquet, as the engine reads it."""
+    from tests.engine_calls import signals_by_user
+
+    return signals_by_user()
+
+
+@pytest.fixture
 def fake():
     """A fake Videos API server on a loopback port (see tests/fake_videos_api.py)."""
     from tests.fake_videos_api import FakeVideosServer

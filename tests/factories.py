@@ -1,13 +1,24 @@
-"""Write job rows directly, as the hooks would, so readers and the recorder can be tested alone."""
+"""Jobs for tests: rows written directly (as the hooks would), jobs queued through the hooks, and waits.
+
+Rows written directly let readers and the recorder be tested alone; `enqueue_one` goes
+through `enqueue_videos`, so a worker receives a real message.
+"""
 
 from __future__ import annotations
+
+import time
+
+from engine_hooks import enqueue_videos
 
 from engine_hooks.enqueue import _new_row_values
 from engine_hooks.inputs import job_spec
 from worker.db.models import VideoJob, VideoJobEvent
 from worker.db.session import session_scope
+from worker.jobs import reader
 from worker.jobs.recorder import Outcome
 
+#: Long enough for 1 + 3 attempts with backoff 2/4/8 s (full jitter) and local renders.
+JOB_TIMEOUT_S = 60
 #: What a finished local render records; for tests that complete jobs by hand.
 OUTCOME = Outcome(
     provider="local", renderer_version="local-1.1", video_url="file:///v.mp4", poster_url=None,
@@ -55,3 +66,24 @@ def trace_when_done(user_id: str, settings, job_id: str, timeout_s: float = 15) 
                 return trace
         assert time.monotonic() < deadline, f"trace of {job_id} never recorded its final event"
         time.sleep(0.05)
+
+
+def wait_for_terminal(job_id: str, timeout_s: float = JOB_TIMEOUT_S) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        status = reader.get_status(job_id).value
+        if status in ("completed", "failed"):
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {reader.get_status(job_id).value} after {timeout_s}s")
+
+
+def enqueue_one(user_id: str = "user_0001", utilization: float = 73.0, recs: list[dict] | None = None) -> str:
+    """Queue one video through the hooks (annotating `recs`, when given, as the engine would see it)."""
+    [job_id] = enqueue_videos(user_id, "High Utilization", recs if recs is not None else [{"topic": "credit_utilization"}],
+                              {"credit_max_util_pct": utilization})
+    return job_id
+
+
+def events(job_id: str) -> list[tuple[str, int]]:
+    return [(event.event, event.attempt) for event in load_job(job_id).events]

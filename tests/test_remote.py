@@ -16,7 +16,7 @@ from engine_hooks import enqueue_videos
 from tests.factories import event_names, load_job
 from tests.fake_videos_api import API_KEY, Fault
 from tests.storyboards import card_context
-from tests.test_task import enqueue_one, wait_for_terminal
+from tests.factories import enqueue_one, wait_for_terminal
 from worker.remote.breaker import open_breakers
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import reload_settings

@@ -13,7 +13,7 @@ from engine_hooks import enqueue_videos
 from tests.conftest import worker_env
 from tests.factories import load_job
 from tests.fake_videos_api import API_KEY, Fault
-from tests.test_task import wait_for_terminal
+from tests.factories import wait_for_terminal
 from worker.celery_app import app
 from worker.jobs import remote_ledger
 from worker.settings import reload_settings

@@ -19,7 +19,7 @@ from engine_hooks import enqueue_videos, save_trace
 from tests.conftest import worker_env
 from tests.factories import load_job
 from tests.storyboards import card_context
-from tests.test_task import wait_for_terminal
+from tests.factories import wait_for_terminal
 from worker.cli import main
 from worker.jobs.reconcile import reconcile
 from worker.settings import reload_settings

@@ -7,92 +7,21 @@ production. Providers that fail on purpose are registered like any other.
 
 from __future__ import annotations
 
-import json
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.factories import load_job, queued_job, trace_when_done
+from tests.factories import enqueue_one, events, load_job, queued_job, trace_when_done, wait_for_terminal
+from tests.failing_providers import ATTEMPTS, AlwaysBusy, BrokenPoster, FlakyRenderer, Refusing
 from tests.storyboards import card_context
 from worker import providers
 from worker.celery_app import app
 from worker.db.models import utcnow
-from worker.errors import PermanentVideoError, TransientVideoError
-from worker.jobs import leases, reader
-from worker.providers.local import LocalRenderer
-from worker.settings import reload_settings
+from worker.jobs import leases
 from worker.traces import video_metadata
 from worker.tasks import MAX_RETRIES
-
-#: Long enough for 1 + 3 attempts with backoff 2/4/8 s (full jitter) and local renders.
-JOB_TIMEOUT_S = 60
-ATTEMPTS: Counter[str] = Counter()
-
-
-class FlakyRenderer(LocalRenderer):
-    """Fails with a transient error on the first `failures` attempts of each job."""
-
-    name = "flaky"
-    failures = 2
-
-    def produce(self, request, workdir):
-        ATTEMPTS[request.job_id] += 1
-        if ATTEMPTS[request.job_id] <= self.failures:
-            raise TransientVideoError(f"provider busy (attempt {ATTEMPTS[request.job_id]})")
-        return super().produce(request, workdir)
-
-
-class AlwaysBusy(FlakyRenderer):
-    name = "always_busy"
-    failures = 99
-
-
-class Refusing(LocalRenderer):
-    name = "refusing"
-
-    def produce(self, request, workdir):
-        ATTEMPTS[request.job_id] += 1
-        raise PermanentVideoError("content policy refused the prompt")
-
-
-class BrokenPoster:
-    name = "poster"
-
-    def produce(self, request, workdir):
-        raise OSError(28, "No space left on device")
-
-
-@pytest.fixture
-def provider(request, monkeypatch, sqlite_configured):
-    """Select a test provider by name for this test's worker."""
-    cls = request.param
-    providers.register(cls.name, cls)
-    monkeypatch.setenv("VIDEO_PROVIDER", cls.name)
-    yield reload_settings()
-    providers.unregister(cls.name)
-
-
-def wait_for_terminal(job_id: str, timeout_s: float = JOB_TIMEOUT_S) -> str:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = reader.get_status(job_id).value
-        if status in ("completed", "failed"):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"job {job_id} still {reader.get_status(job_id).value} after {timeout_s}s")
-
-
-def enqueue_one(user_id: str = "user_0001", utilization: float = 73.0) -> str:
-    [job_id] = enqueue_videos(user_id, "High Utilization", [{"topic": "credit_utilization"}],
-                              {"credit_max_util_pct": utilization})
-    return job_id
-
-
-def events(job_id: str) -> list[tuple[str, int]]:
-    return [(event.event, event.attempt) for event in load_job(job_id).events]
 
 
 @pytest.mark.parametrize("provider", [FlakyRenderer], indirect=True)
@@ -236,106 +165,3 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
     assert leases.claim(job_id, retries=0, lease_s=60) is None
 
 
-class FullDisk:
-    """`shutil.copyfile` for the file store that fills the disk on the first `failures` copies:
-    part of the file is written, then ENOSPC, as a real full disk does."""
-
-    def __init__(self, failures: int) -> None:
-        self.failures, self.calls = failures, 0
-        import shutil
-
-        self.copy = shutil.copyfile
-
-    def __call__(self, source, target):
-        self.calls += 1
-        if self.calls <= self.failures:
-            Path(target).write_bytes(Path(source).read_bytes()[:4096])
-            raise OSError(28, "No space left on device")
-        return self.copy(source, target)
-
-
-def test_a_full_disk_waits_for_storage_and_then_completes_with_the_real_video(sqlite_configured, celery_worker,
-                                                                             monkeypatch):
-    """Storage failures are not provider failures: no fallback to a poster, no attempts used up,
-    no partial file left, and the real video once the disk has room again."""
-    from worker import tasks
-    from worker.storage import files
-
-    full_disk = FullDisk(failures=5)
-    monkeypatch.setattr(files.shutil, "copyfile", full_disk)
-    monkeypatch.setattr(tasks, "STORAGE_BACKOFF_S", 0.2)
-    job_id = enqueue_one()
-    assert wait_for_terminal(job_id) == "completed"
-    job = load_job(job_id)
-    names = [name for name, _ in events(job_id)]
-    assert names.count("storage_unavailable") == 5 and "fallback" not in names and "retrying" not in names
-    assert (job.fallback_tier, job.provider, job.attempt) == (None, "local", 1), "waits are not attempts"
-    assert job.video_key and job.resolution == "1280x720" and not job.is_degraded
-    wait = next(e for e in job.events if e.event == "storage_unavailable")
-    assert wait.status == "queued" and "No space left on device" in wait.error_message
-    assert not list(sqlite_configured.video_storage_dir.rglob("*.partial")), "no partial copy is left behind"
-
-
-def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_configured, celery_worker,
-                                                                        monkeypatch):
-    from engine_hooks import save_trace
-    from worker.db.models import POSTER_TIER
-
-    providers.register(Refusing.name, Refusing)
-    monkeypatch.setenv("VIDEO_PROVIDER", Refusing.name)
-    reload_settings()
-    try:
-        degraded = enqueue_one("user_0001")
-        assert wait_for_terminal(degraded) == "completed" and load_job(degraded).fallback_tier == POSTER_TIER
-    finally:
-        providers.unregister(Refusing.name)
-    monkeypatch.setenv("VIDEO_PROVIDER", "local")
-    reload_settings()
-    recs = [{"topic": "credit_utilization"}]
-    [other] = enqueue_videos("user_0004", "High Utilization", recs, {"credit_max_util_pct": 73.0})
-    assert other != degraded and recs[0]["video_status"] == "queued", "a poster-only result is never reused"
-    trace = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": [
-        {"topic": "credit_utilization", "video_job_id": degraded}]}}).read_text())
-    [rec] = trace["recommendations"]["recommendations"]
-    assert rec["video_status"] == "degraded" and rec["video_error"].startswith("video_degraded: ")
-    assert rec["video_metadata"]["fallback_tier"] == POSTER_TIER and rec["video_metadata"]["poster_url"]
-    again = [{"topic": "credit_utilization"}]
-    assert enqueue_one_into(again, "user_0001") == degraded and again[0]["video_status"] == "queued"
-    assert wait_for_terminal(degraded) == "completed"
-    job = load_job(degraded)
-    assert (job.fallback_tier, job.provider) == (None, "local") and job.video_key, "taken back up to a real video"
-
-
-def enqueue_one_into(recs: list[dict], user_id: str, utilization: float = 73.0) -> str:
-    [job_id] = enqueue_videos(user_id, "High Utilization", recs, {"credit_max_util_pct": utilization})
-    return job_id
-
-
-class SlowRenderer(LocalRenderer):
-    """Takes several leases' time to render."""
-
-    name = "slow"
-    seconds = 4.0
-
-    def produce(self, request, workdir):
-        time.sleep(self.seconds)
-        return super().produce(request, workdir)
-
-
-@pytest.mark.parametrize("provider", [SlowRenderer], indirect=True)
-def test_a_live_slow_job_keeps_its_short_lease_and_is_never_taken_over(provider, celery_worker, monkeypatch):
-    from worker.jobs.reconcile import reconcile
-
-    monkeypatch.setenv("VIDEO_LEASE_S", "3")
-    settings = reload_settings()
-    job_id = enqueue_one()
-    deadline = time.monotonic() + 20
-    while load_job(job_id).status != "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    sent: list[str] = []
-    time.sleep(settings.lease_s + 0.5)  # past the first lease: only the heartbeat keeps the claim
-    assert load_job(job_id).lease_expires_at > utcnow(), "renewed while the render runs"
-    assert reconcile(settings, sent.append, frozenset).requeued == [] and sent == []
-    assert wait_for_terminal(job_id) == "completed"
-    assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]

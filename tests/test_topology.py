@@ -24,7 +24,7 @@ from engine_hooks import enqueue_videos
 from tests.conftest import (POSTGRES_ADMIN_URL, REDIS_CLAIM_KEY, REDIS_URL, REQUIRE_SERVICES, claim_redis_database,
                             release_redis_database, service_missing)
 from tests.factories import load_job, trace_when_done
-from tests.test_task import wait_for_terminal
+from tests.factories import wait_for_terminal
 from tests.topology import ROOT, FakeRedisServer, Topology, free_port
 from worker.celery_app import reconfigure
 from worker.db.session import dispose_engines

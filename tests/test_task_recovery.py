@@ -1,0 +1,78 @@
+"""Recovery under a real (in-process) Celery worker: storage that cannot keep a video, poster-only results, leases."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.factories import enqueue_one, events, load_job, wait_for_terminal
+from tests.failing_providers import FullDisk, Refusing, SlowRenderer, using_provider
+from worker.db.models import utcnow
+from worker.settings import reload_settings
+
+
+def test_a_full_disk_waits_for_storage_and_then_completes_with_the_real_video(sqlite_configured, celery_worker,
+                                                                             monkeypatch):
+    """Storage failures are not provider failures: no fallback to a poster, no attempts used up,
+    no partial file left, and the real video once the disk has room again."""
+    from worker import tasks
+    from worker.storage import files
+
+    full_disk = FullDisk(failures=5)
+    monkeypatch.setattr(files.shutil, "copyfile", full_disk)
+    monkeypatch.setattr(tasks, "STORAGE_BACKOFF_S", 0.2)
+    job_id = enqueue_one()
+    assert wait_for_terminal(job_id) == "completed"
+    job = load_job(job_id)
+    names = [name for name, _ in events(job_id)]
+    assert names.count("storage_unavailable") == 5 and "fallback" not in names and "retrying" not in names
+    assert (job.fallback_tier, job.provider, job.attempt) == (None, "local", 1), "waits are not attempts"
+    assert job.video_key and job.resolution == "1280x720" and not job.is_degraded
+    wait = next(e for e in job.events if e.event == "storage_unavailable")
+    assert wait.status == "queued" and "No space left on device" in wait.error_message
+    assert not list(sqlite_configured.video_storage_dir.rglob("*.partial")), "no partial copy is left behind"
+
+
+def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_configured, celery_worker,
+                                                                        monkeypatch):
+    from engine_hooks import save_trace
+    from worker.db.models import POSTER_TIER
+
+    with using_provider(Refusing, monkeypatch):
+        degraded = enqueue_one("user_0001")
+        assert wait_for_terminal(degraded) == "completed" and load_job(degraded).fallback_tier == POSTER_TIER
+    reload_settings()
+    recs = [{"topic": "credit_utilization"}]
+    other = enqueue_one("user_0004", recs=recs)
+    assert other != degraded and recs[0]["video_status"] == "queued", "a poster-only result is never reused"
+    trace = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": [
+        {"topic": "credit_utilization", "video_job_id": degraded}]}}).read_text())
+    [rec] = trace["recommendations"]["recommendations"]
+    assert rec["video_status"] == "degraded" and rec["video_error"].startswith("video_degraded: ")
+    assert rec["video_metadata"]["fallback_tier"] == POSTER_TIER and rec["video_metadata"]["poster_url"]
+    again = [{"topic": "credit_utilization"}]
+    assert enqueue_one("user_0001", recs=again) == degraded and again[0]["video_status"] == "queued"
+    assert wait_for_terminal(degraded) == "completed"
+    job = load_job(degraded)
+    assert (job.fallback_tier, job.provider) == (None, "local") and job.video_key, "taken back up to a real video"
+
+
+@pytest.mark.parametrize("provider", [SlowRenderer], indirect=True)
+def test_a_live_slow_job_keeps_its_short_lease_and_is_never_taken_over(provider, celery_worker, monkeypatch):
+    from worker.jobs.reconcile import reconcile
+
+    monkeypatch.setenv("VIDEO_LEASE_S", "3")
+    settings = reload_settings()
+    job_id = enqueue_one()
+    deadline = time.monotonic() + 20
+    while load_job(job_id).status != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    sent: list[str] = []
+    time.sleep(settings.lease_s + 0.5)  # past the first lease: only the heartbeat keeps the claim
+    assert load_job(job_id).lease_expires_at > utcnow(), "renewed while the render runs"
+    assert reconcile(settings, sent.append, frozenset).requeued == [] and sent == []
+    assert wait_for_terminal(job_id) == "completed"
+    assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]
