@@ -60,7 +60,7 @@ def trip(service: str, backoff_s: float) -> None:
 
 
 def reset() -> None:
-    """Forget every back-off (tests, and an operator's `warm_up` after a fix)."""
+    """Forget every back-off (tests; a restarted engine process starts with none)."""
     with _lock:
         _open_until.clear()
 

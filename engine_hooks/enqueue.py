@@ -79,7 +79,7 @@ def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None)
             before_publish()
         _publish(job)
     if job.status != JobStatus.COMPLETED.value:
-        return EnqueuedJob(job.id, job.status, None, None, whole_log)
+        return EnqueuedJob(job.id, engine_status(job), None, None, whole_log)
     urls = job_urls(job)
     return EnqueuedJob(job.id, engine_status(job), urls.video_url, video_metadata(job, urls), whole_log)
 

@@ -132,10 +132,9 @@ def _refuse_to_start_unless_ready(**_kwargs) -> None:
 
 @signals.worker_process_init.connect
 def _fresh_connections_after_fork(**_kwargs) -> None:
-    """Pooled connections must not be shared with the parent process."""
-    from worker.db.session import check_connections_before_use, dispose_engines
+    """Pooled connections must not be shared with the parent process (which already chose pre-ping at worker_init)."""
+    from worker.db.session import dispose_engines
 
-    check_connections_before_use()
     dispose_engines()
 
 

@@ -72,11 +72,11 @@ def _redis_payloads(channel, page_size: int, live_since: float) -> Iterator[str]
         key = channel._q_for_pri(QUEUE_NAME, priority)
         for start in range(0, client.llen(key), page_size):
             yield from client.lrange(key, start, start + page_size - 1)
+    delivered = dict(client.zscan_iter(channel.unacked_index_key, count=page_size))  # tag -> delivery time
     for tag, value in client.hscan_iter(channel.unacked_key, count=page_size):
         envelope = json.loads(value)  # [message, exchange, routing key]
         message = envelope[0] if isinstance(envelope, list) and envelope else {}
-        delivered_at = client.zscore(channel.unacked_index_key, tag) or 0.0
-        if max(delivered_at, _eta(message)) >= live_since:
+        if max(delivered.get(tag, 0.0), _eta(message)) >= live_since:
             yield json.dumps(message)
 
 

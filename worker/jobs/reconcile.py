@@ -6,8 +6,9 @@ operators (`spendsense-video requeue-stuck`, `retry`): one code path.
 A job needs a new message when it is `queued` and nobody has touched it for
 VIDEO_STUCK_AFTER_S (Redis restarted or was flushed, a publish failed), or
 `running` with a lease nobody renewed (its worker died: live workers renew
-theirs every few seconds). A re-sent message is harmless for a job that was in fact fine:
-workers claim jobs with a compare-and-set. A remote job that already has a
+theirs every few seconds). A queued job is re-sent only when the broker holds
+no message for it (`worker.messages.job_ids_with_messages`); a re-sent message
+is harmless anyway: workers claim jobs with a compare-and-set. A remote job that already has a
 remote id resumes polling; one with an unconfirmed submission is looked up;
 neither is ever submitted again. Rows are locked while chosen (`FOR UPDATE SKIP
 LOCKED` on PostgreSQL), so two reconcilers never pick the same job.
@@ -122,9 +123,9 @@ def _claim_stuck(settings: Settings, held: frozenset[str] | None) -> list[tuple[
             quiet = session.scalars(select(VideoJob.id).where(quiet_queued(settings, now))
                                     .order_by(VideoJob.updated_at)).all()
             lost = [job_id for job_id in quiet if job_id not in held][:BATCH_SIZE]
-            for start in range(0, len(lost), 500):
+            if lost:
                 jobs += session.scalars(
-                    select(VideoJob).where(VideoJob.id.in_(lost[start:start + 500]), quiet_queued(settings, now))
+                    select(VideoJob).where(VideoJob.id.in_(lost), quiet_queued(settings, now))
                     .order_by(VideoJob.updated_at).with_for_update(skip_locked=True)
                 )
         for job in jobs:
