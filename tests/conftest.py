@@ -36,8 +36,13 @@ from worker.celery_app import reconfigure  # noqa: E402
 from worker.db.migrate import upgrade_to_head  # noqa: E402
 from worker.db.session import dispose_engines  # noqa: E402
 from worker.settings import Settings, get_settings, reload_settings  # noqa: E402
+# Register the shared tasks now, outside any test's app: celery.contrib.testing restores the set of
+# app-finalize callbacks after each test, so a first import inside one test would register
+# generate_video for that test's worker only, and a later worker would drop its messages.
+import worker.tasks  # noqa: E402, F401
 
-pytest_plugins = ("celery.contrib.pytest",)
+#: Celery's own worker fixtures, and the topology tests' process fixtures (tests/topology_fixtures.py).
+pytest_plugins = ("celery.contrib.pytest", "tests.topology_fixtures")
 
 REQUIRE_SERVICES = os.environ.get("SPENDSENSE_REQUIRE_SERVICES") == "1"
 POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -124,6 +129,13 @@ def configured(monkeypatch, tmp_path, database_url) -> Iterator[Settings]:
 def sqlite_configured(monkeypatch, tmp_path) -> Iterator[Settings]:
     """Migrated SQLite database only: for tests about files and workers rather than SQL."""
     yield configure(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'jobs.sqlite'}")
+    _forget_settings()
+
+
+@pytest.fixture
+def postgres_configured(monkeypatch, tmp_path, postgres_url) -> Iterator[Settings]:
+    """Migrated PostgreSQL database only: for process-level tests the issues ask to see on PostgreSQL."""
+    yield configure(monkeypatch, tmp_path, postgres_url)
     _forget_settings()
 
 

@@ -182,3 +182,33 @@ def test_scratch_left_by_a_killed_render_is_removed_but_a_live_render_is_not(con
     assert report.scratch_removed == 2
     assert not killed.exists() and not partial.exists()
     assert live.exists() and stored.exists(), "a render in progress and finished videos stay"
+
+
+def test_a_degraded_job_is_taken_back_up_later_a_bounded_number_of_times(configured):
+    """A poster-only result (the provider was down) is tried again after a wait that doubles."""
+    from worker.db.models import POSTER_TIER
+
+    degraded, real = queued_job("user_0001", 70), queued_job("user_0002", 71)
+    wait_s = configured.degraded_retry_after_s
+
+    def finished(job_id: str, seconds_ago: float, tier: str | None) -> None:
+        age(job_id, seconds_ago, status="completed", fallback_tier=tier,
+            finished_at=utcnow() - timedelta(seconds=seconds_ago))
+
+    finished(degraded, wait_s - 60, POSTER_TIER)
+    finished(real, 10 * wait_s, None)
+    broker = Broker()
+    assert reconcile(configured, broker.publish, broker.held_messages).retaken == [], "too soon"
+    finished(degraded, wait_s + 60, POSTER_TIER)
+    report = reconcile(configured, broker.publish, broker.held_messages)
+    assert report.retaken == broker.published == [degraded], "a real video is never taken back up"
+    job = load_job(degraded)
+    assert job.status == "queued" and job.fallback_tier is None and event_names(degraded)[-1] == "requeued"
+    finished(degraded, wait_s + 60, POSTER_TIER)  # it degraded again: the next wait is twice as long
+    assert reconcile(configured, broker.publish, broker.held_messages).retaken == []
+    for try_number in range(1, configured.degraded_retries):
+        finished(degraded, wait_s * 2 ** try_number + 60, POSTER_TIER)
+        assert reconcile(configured, broker.publish, broker.held_messages).retaken == [degraded], try_number
+    finished(degraded, 100 * wait_s, POSTER_TIER)
+    assert reconcile(configured, broker.publish, broker.held_messages).retaken == [], "at most N times"
+    assert event_names(degraded).count("requeued") == configured.degraded_retries

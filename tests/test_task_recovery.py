@@ -76,3 +76,70 @@ def test_a_live_slow_job_keeps_its_short_lease_and_is_never_taken_over(provider,
     assert reconcile(settings, sent.append, frozenset).requeued == [] and sent == []
     assert wait_for_terminal(job_id) == "completed"
     assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]
+
+
+def test_a_lost_pool_process_is_retried_after_the_tasks_own_backoff():
+    """Celery's worker-lost retry asks for `default_retry_delay`; it gets the exponential backoff."""
+
+    from celery.app.task import Context
+
+    from worker.tasks import RETRY_BACKOFF_MAX_S, RETRY_BACKOFF_S, generate_video
+
+    assert generate_video.default_retry_delay is None
+    request = Context(id="job-1", args=["job-1"], kwargs={}, delivery_info={})
+    for retries in (1, 2, 3, 9):
+        ceiling = min(RETRY_BACKOFF_MAX_S, RETRY_BACKOFF_S * 2 ** (retries - 1))
+        delays = {generate_video.signature_from_request(request, countdown=None, retries=retries)
+                  .options["countdown"] for _ in range(200)}
+        assert delays <= set(range(ceiling + 1)) and max(delays) > ceiling // 2, (retries, delays)
+    explicit = generate_video.signature_from_request(request, countdown=7, retries=1)
+    assert explicit.options["countdown"] == 7, "a delay the server or autoretry chose is kept"
+
+
+@pytest.fixture
+def full_filesystem(sqlite_configured):
+    """VIDEO_STORAGE_DIR on a real 4 MB tmpfs, filled to the last byte; yields the ballast file."""
+    import errno
+    import subprocess
+
+    storage = sqlite_configured.video_storage_dir
+    storage.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(storage)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"mounting a small tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.strip()}")
+    ballast = storage / "ballast"
+    try:
+        with ballast.open("wb") as sink:
+            while True:
+                sink.write(b"\0" * 65_536)
+                sink.flush()
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    try:
+        yield ballast
+    finally:
+        subprocess.run(["umount", "-l", str(storage)], check=True)
+
+
+def test_a_full_filesystem_then_freed_ends_with_every_real_video_and_no_partial_file(full_filesystem, celery_worker,
+                                                                                   monkeypatch):
+    """A real ENOSPC, during the render's scratch writes as much as the copy into storage."""
+    from worker import tasks
+
+    monkeypatch.setattr(tasks, "STORAGE_BACKOFF_S", 0.3)
+    job_ids = [enqueue_one(f"user_00{number:02d}", 40.0 + 11 * number) for number in range(1, 4)]
+    deadline = time.monotonic() + 90
+    while not all("storage_unavailable" in [name for name, _ in events(job_id)] for job_id in job_ids):
+        assert time.monotonic() < deadline, {job_id: events(job_id) for job_id in job_ids}
+        time.sleep(0.1)
+    full_filesystem.unlink()  # the operator frees space
+    for job_id in job_ids:
+        assert wait_for_terminal(job_id, timeout_s=90) == "completed", events(job_id)
+        job = load_job(job_id)
+        assert job.video_key and not job.is_degraded and job.fallback_tier is None, events(job_id)
+        assert "fallback" not in [name for name, _ in events(job_id)]
+    storage = full_filesystem.parent
+    assert len({load_job(job_id).video_key for job_id in job_ids}) == 3
+    assert not list(storage.rglob("*.partial")), "no partial copy is left behind"
+    assert not list(storage.glob(".work-*")), "no render scratch is left behind"

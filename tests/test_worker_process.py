@@ -82,14 +82,15 @@ def _pool_children(pid: int) -> list[int]:
 
 
 @pytest.mark.redis
-def test_a_killed_pool_process_is_recorded_and_its_job_restarts_at_once(sqlite_configured, redis_broker, tmp_path):
-    """WorkerLostError: an event on the job, its claim released, Celery's retry after a few seconds."""
+@pytest.mark.postgres
+def test_a_killed_pool_process_is_recorded_and_its_job_restarts_at_once(postgres_configured, redis_broker, tmp_path):
+    """WorkerLostError: an event on the job, its claim released, Celery's retry after the backoff.
+    PostgreSQL + Redis, at the production time limit and lease."""
     import os
     import signal
     import time
 
-    worker = WorkerProcess(worker_env(tmp_path, sqlite_configured, redis_broker), tmp_path / "worker.log",
-                           concurrency=1)
+    worker = WorkerProcess(worker_env(tmp_path, postgres_configured, redis_broker), tmp_path / "worker.log", concurrency=1)
     with worker:
         deadline = time.monotonic() + 60
         while " ready." not in worker.log_text():

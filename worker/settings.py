@@ -113,6 +113,15 @@ class Settings(BaseSettings):
         default=6, ge=1, validation_alias=AliasChoices("VIDEO_MAX_ENQUEUES"),
         description="Messages sent for one job (first one included) before a job that keeps losing them fails.",
     )
+    degraded_retry_after_s: int = Field(
+        default=1800, ge=1, validation_alias=AliasChoices("VIDEO_DEGRADED_RETRY_AFTER_S"),
+        description="A job that ended with only a poster (degraded) is taken back up this long after it "
+                    "finished, twice as long after each further try.",
+    )
+    degraded_retries: int = Field(
+        default=3, ge=0, validation_alias=AliasChoices("VIDEO_DEGRADED_RETRIES"),
+        description="How many times the reconciler takes a degraded job back up (0: only by `retry`).",
+    )
     # -- remote provider (VIDEO_PROVIDER=openai): an OpenAI-compatible Videos API -----------------
     video_api_base_url: str = Field(
         default="", validation_alias=AliasChoices("VIDEO_API_BASE_URL"),

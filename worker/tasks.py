@@ -16,6 +16,7 @@ from billiard.exceptions import WorkerLostError
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.utils.log import get_task_logger
+from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.errors import NoVideoAvailable, StorageUnavailable, TransientVideoError
@@ -34,8 +35,6 @@ RETRY_BACKOFF_S = 2
 RETRY_BACKOFF_MAX_S = 60
 #: After this many retries (so 1 + 3 attempts) a temporary error ends the tier.
 MAX_RETRIES = 3
-#: A job whose pool process died (OOM, SIGKILL) is retried after this long.
-WORKER_LOST_RETRY_S = 3
 #: A duplicate delivery looks again this long after the other worker's lease ends.
 LEASE_GRACE_S = 2
 #: A job whose video could not be stored waits this long, doubling each time up to the maximum,
@@ -45,15 +44,30 @@ STORAGE_BACKOFF_MAX_S = 300
 STORAGE_MAX_WAITS = 20
 
 
+def backoff_s(retries: int) -> int:
+    """The wait before retry number `retries + 1`: the same curve autoretry uses."""
+    return get_exponential_backoff_interval(RETRY_BACKOFF_S, retries, RETRY_BACKOFF_MAX_S, full_jitter=True)
+
+
 class VideoTask(Task):
     """`generate_video`'s task class: records a lost pool process, which the task itself cannot."""
+
+    #: No fixed delay. Celery retries a job whose pool process died (`task_retry_on_worker_lost`)
+    #: with this delay; None lets `signature_from_request` give that retry the task's own backoff.
+    default_retry_delay = None
+
+    def signature_from_request(self, request=None, args=None, kwargs=None, queue=None, **options):
+        """A retry sent without a delay (a lost pool process) waits the backoff for its retry number."""
+        if "countdown" in options and options["countdown"] is None and options.get("eta") is None:
+            options["countdown"] = backoff_s(max(0, options.get("retries", 1) - 1))
+        return super().signature_from_request(request, args, kwargs, queue, **options)
 
     def on_retry(self, exc, task_id, args, kwargs, einfo) -> None:
         """Called in the worker's main process when a pool process died mid-job (`WorkerLostError`):
         record it and release the dead attempt's claim at once, so the retry Celery has just sent
-        (after WORKER_LOST_RETRY_S, counted against the retries) can claim the job."""
+        (after the task's backoff, counted against the retries) can claim the job."""
         if isinstance(exc, WorkerLostError):
-            log.warning("job %s: its pool process died (%s); retrying in %ss", task_id, exc, WORKER_LOST_RETRY_S)
+            log.warning("job %s: its pool process died (%s); retrying after the backoff", task_id, exc)
             recorder.guarded(recorder.record_worker_lost, task_id, exc)
 
 
@@ -66,8 +80,6 @@ class VideoTask(Task):
     retry_backoff_max=RETRY_BACKOFF_MAX_S,
     retry_jitter=True,
     max_retries=MAX_RETRIES,
-    # Celery's retry of a job whose pool process died (task_retry_on_worker_lost) waits this long.
-    default_retry_delay=WORKER_LOST_RETRY_S,
     acks_late=True,
 )
 def generate_video(self, job_id: str) -> str:

@@ -6,7 +6,9 @@ operators (`spendsense-video requeue-stuck`, `retry`): one code path.
 A job needs a new message when it is `queued` and nobody has touched it for
 VIDEO_STUCK_AFTER_S (Redis restarted or was flushed, a publish failed), or
 `running` with a lease nobody renewed (its worker died: live workers renew
-theirs every few seconds). A queued job is re-sent only when the broker holds
+theirs every few seconds). A job that ended degraded (only a poster: the
+provider was down) is taken back up later, a few times, so the user gets the
+real video once the outage is over. A queued job is re-sent only when the broker holds
 no message for it (`worker.messages.job_ids_with_messages`); a re-sent message
 is harmless anyway: workers claim jobs with a compare-and-set. A remote job that already has a
 remote id resumes polling; one with an unconfirmed submission is looked up;
@@ -22,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
-from worker.db.models import JobStatus, VideoJob, utcnow
+from worker.db.models import POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
-from worker.jobs.recorder import make_event
+from worker.jobs.recorder import make_event, requeue
 from worker.settings import Settings
 from worker.storage import get_store, remove_abandoned_scratch
 from worker.trace_files import recommendations_of
@@ -44,13 +46,14 @@ URL_REFRESH_MARGIN_S = 86_400
 class ReconcileReport:
     requeued: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)
+    retaken: list[str] = field(default_factory=list)
     traces_rewritten: int = 0
     urls_refreshed: int = 0
     scratch_removed: int = 0
 
     def summary(self) -> str:
         return (f"re-enqueued {len(self.requeued)} stuck job(s), failed {len(self.gave_up)} that kept losing "
-                f"their message, rewrote {self.traces_rewritten} lagging trace file(s), refreshed the URLs of "
+                f"their message, took {len(self.retaken)} degraded job(s) back up, rewrote {self.traces_rewritten} lagging trace file(s), refreshed the URLs of "
                 f"{self.urls_refreshed} trace file(s), removed {self.scratch_removed} abandoned scratch file(s)")
 
 
@@ -68,7 +71,8 @@ def reconcile(settings: Settings, publish, held_messages) -> ReconcileReport:
     held = _held_messages(held_messages)
     for job_id, give_up in _claim_stuck(settings, held):
         (report.gave_up if give_up else report.requeued).append(job_id)
-    for job_id in report.requeued:
+    report.retaken = _take_up_degraded(settings)
+    for job_id in report.requeued + report.retaken:
         try:
             publish(job_id)
         except Exception as exc:  # the next pass tries again; the row says what happened
@@ -76,7 +80,7 @@ def reconcile(settings: Settings, publish, held_messages) -> ReconcileReport:
     report.traces_rewritten = _rewrite_lagging_traces(settings)
     report.urls_refreshed = _refresh_expiring_urls(settings)
     report.scratch_removed = _remove_abandoned_scratch(settings)
-    if report.requeued or report.gave_up or report.scratch_removed:
+    if report.requeued or report.gave_up or report.retaken or report.scratch_removed:
         log.warning("reconciler: %s", report.summary())
     return report
 
@@ -145,6 +149,28 @@ def _claim_stuck(settings: Settings, held: frozenset[str] | None) -> list[tuple[
             job.updated_at = now
             chosen.append((job.id, give_up))
     return chosen
+
+
+def _take_up_degraded(settings: Settings) -> list[str]:
+    """Degraded jobs (completed with only a poster) go back to `queued` VIDEO_DEGRADED_RETRY_AFTER_S
+    after they finished, then twice as long after each further try, at most VIDEO_DEGRADED_RETRIES
+    times (an operator's `retry` counts too). A remote job already paid for is resumed, not paid again."""
+    if not settings.degraded_retries:
+        return []
+    now, first_wait = utcnow(), timedelta(seconds=settings.degraded_retry_after_s)
+    tries = (select(func.count(VideoJobEvent.id)).where(VideoJobEvent.job_id == VideoJob.id,
+                                                        VideoJobEvent.event == "requeued")
+             .correlate(VideoJob).scalar_subquery())
+    with session_scope() as session:
+        degraded = session.execute(
+            select(VideoJob.id, VideoJob.finished_at, tries)
+            .where(VideoJob.status == JobStatus.COMPLETED.value, VideoJob.fallback_tier == POSTER_TIER,
+                   VideoJob.finished_at < now - first_wait, tries < settings.degraded_retries)
+            .order_by(VideoJob.finished_at).limit(BATCH_SIZE)
+        ).all()
+        due = [job_id for job_id, finished_at, earlier in degraded if finished_at < now - first_wait * 2 ** earlier]
+        return [job_id for job_id in due
+                if requeue(session, job_id, "degraded: the reconciler tries for the real video again")]
 
 
 def _remove_abandoned_scratch(settings: Settings) -> int:

@@ -9,6 +9,7 @@ a file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import re
 import shutil
@@ -18,9 +19,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from worker.errors import StorageUnavailable
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 #: Scratch folders for renders and downloads sit in storage (same filesystem: the copy in is cheap).
 SCRATCH_PREFIX = ".work-"
+#: errno values that mean the disk cannot keep files now: an operator fixes these, not a lower tier.
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
 #: How much of a file is hashed per read.
 _CHUNK_BYTES = 1 << 20
 
@@ -47,10 +52,19 @@ def safe_filename(name: str) -> str:
 
 @contextmanager
 def scratch_directory(root: Path) -> Iterator[Path]:
-    """A folder a provider writes into; removed afterwards (unless the worker is killed, see below)."""
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=root, prefix=SCRATCH_PREFIX) as directory:
-        yield Path(directory)
+    """A folder a provider writes into; removed afterwards (unless the worker is killed, see below).
+
+    A write that fails because storage is full, over quota, read-only or not ours raises
+    `StorageUnavailable`: the job waits for storage, since no lower tier could write either.
+    """
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=root, prefix=SCRATCH_PREFIX) as directory:
+            yield Path(directory)
+    except OSError as exc:
+        if exc.errno not in _STORAGE_ERRNOS:
+            raise
+        raise StorageUnavailable(f"storage error: {exc.strerror or exc}") from exc
 
 
 def remove_abandoned_scratch(root: Path, older_than_s: float) -> int:

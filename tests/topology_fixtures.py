@@ -1,0 +1,111 @@
+"""Fixtures for the topology tests: a Redis database and a PostgreSQL database of the test's own, and
+the Procfile's processes started against them with production defaults (time limit, lease).
+
+In CI these run against the machine's real Redis and PostgreSQL and must not skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from engine_hooks import enqueue_videos
+from tests.conftest import (POSTGRES_ADMIN_URL, REDIS_URL, REQUIRE_SERVICES, claim_redis_database,
+                            release_redis_database, service_missing)
+from tests.factories import load_job, trace_when_done, wait_for_terminal
+from tests.topology import FakeRedisServer, Topology, free_port
+from worker.celery_app import reconfigure
+from worker.db.session import dispose_engines
+from worker.settings import get_settings, reload_settings
+
+FLOWER_USER, FLOWER_PASSWORD = "ops", "s3cret-flower"
+USERS = {"user_0001": 73.0, "user_0004": 86.2, "user_0007": 58.4, "user_0012": 94.8}
+
+
+@pytest.fixture
+def redis_url():
+    """The real Redis (an empty database claimed for this test), else fakeredis over TCP."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        if REQUIRE_SERVICES:
+            service_missing("Redis", str(exc))
+        server = FakeRedisServer()
+        yield server.url
+        server.stop()
+        return
+    claimed = claim_redis_database()
+    yield claimed.split("#")[0]
+    release_redis_database(claimed)
+
+
+@pytest.fixture
+def database(tmp_path):
+    """A PostgreSQL database of our own, else SQLite."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        if REQUIRE_SERVICES:
+            service_missing("PostgreSQL", str(exc).splitlines()[0])
+        yield f"sqlite:///{tmp_path / 'jobs.sqlite'}"
+        return
+    name = f"ssv_topology_{uuid.uuid4().hex[:10]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    dispose_engines()
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def topology(redis_url, database, tmp_path, monkeypatch):
+    env = {
+        "DATABASE_URL": database, "CELERY_BROKER_URL": redis_url, "VIDEO_GENERATION_ENABLED": "true",
+        "VIDEO_STORAGE_DIR": str(tmp_path / "videos"), "TRACE_DIR": str(tmp_path / "traces"),
+        "FLOWER_BASIC_AUTH": f"{FLOWER_USER}:{FLOWER_PASSWORD}", "PORT": str(free_port()),
+        "WORKER_CONCURRENCY": "2", "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
+        # The production defaults for the time limit (600 s) and the lease (30 s): recovery from a
+        # killed worker must not wait for either to be shortened.
+        "VIDEO_RECONCILE_INTERVAL_S": "2", "VIDEO_STUCK_AFTER_S": "4",
+        "VIDEO_PROVIDER": "local",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    dispose_engines()
+    reconfigure(reload_settings())
+    (tmp_path / "logs").mkdir()
+    processes = Topology({**os.environ, **env}, tmp_path / "logs")
+    release = processes.run("release")
+    assert release.returncode == 0, release.stderr
+    yield processes
+    processes.stop_all()
+    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
+    reconfigure(reload_settings())
+    get_settings.cache_clear()
+
+
+def enqueue_users() -> dict[str, str]:
+    jobs = {}
+    for user_id, utilization in USERS.items():
+        recs = [{"topic": "credit_utilization"}]
+        [jobs[user_id]] = enqueue_videos(user_id, "High Utilization", recs, {"credit_max_util_pct": utilization})
+    return jobs
+
+
+def assert_finished_once(jobs: dict[str, str], settings) -> None:
+    for user_id, job_id in jobs.items():
+        assert wait_for_terminal(job_id, timeout_s=90) == "completed"
+        job = load_job(job_id)
+        assert [e.event for e in job.events].count("completed") == 1
+        trace = trace_when_done(user_id, settings, job_id)
+        assert trace["video_generation_log"][-1]["event"] == "completed"
+    # Stored videos only: a killed render's scratch (.work-*) is the reconciler's to remove later.
+    videos = list(settings.video_storage_dir.glob("[0-9a-f][0-9a-f]/*.mp4"))
+    assert len(videos) == len({load_job(j).prompt_hash for j in jobs.values()}), "one video per job, no duplicates"
