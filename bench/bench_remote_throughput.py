@@ -60,7 +60,7 @@ def main() -> None:
     parser.add_argument("--embedded", action="store_true", help="use SQLite + the SQLite broker even if servers run")
     args = parser.parse_args()
 
-    from tests.fake_videos_api import API_KEY, FakeVideosServer
+    from tests.fake_videos_api import FakeVideosServer
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-remote-"))
     label, database_url, broker_url, cleanup = backends(workdir, args.embedded)
@@ -68,8 +68,7 @@ def main() -> None:
     os.environ.update({
         "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url, "VIDEO_GENERATION_ENABLED": "true",
         "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
-        "VIDEO_PROVIDER": "openai", "VIDEO_API_BASE_URL": fake.base_url, "VIDEO_API_KEY": API_KEY,
-        "VIDEO_MODEL": "wan-2.2",
+        **fake.client_env(),
     })
     try:
         run(args, label, fake)

@@ -47,7 +47,7 @@ class BrokenPoster:
     name = "poster"
 
     def produce(self, request, workdir):
-        raise OSError(28, "No space left on device")
+        raise OSError(5, "Input/output error")  # a broken drawing; a full disk would wait for storage
 
 
 class SlowRenderer(LocalRenderer):

@@ -56,6 +56,8 @@ class VideosHandler(BaseHTTPRequestHandler):
         if method == "POST" and path == "/v1/videos":
             return self._create(body, fault)
         if method == "GET" and path == "/v1/videos":
+            if not self.fake.list_supported:
+                return self._error(400, "bad_request", "LLM Provider NOT provided")
             return self._list()
         match = _VIDEO_PATH.match(path)
         if method == "GET" and match:
@@ -92,6 +94,8 @@ class VideosHandler(BaseHTTPRequestHandler):
         if variant and variant[1] == "thumbnail":
             if not self.fake.thumbnails:
                 return self._error(404, "not_found", "This video has no thumbnail")
+            if self.fake.thumbnail_is_video:
+                return self._send(200, sample_mp4(int(job.seconds), job.size), "video/mp4")
             return self._send(200, sample_thumbnail(), "image/jpeg")
         data = sample_mp4(int(job.seconds), job.size)
         if fault is not None and fault.kind == "truncate":

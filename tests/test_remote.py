@@ -14,14 +14,13 @@ from PIL import Image
 
 from engine_hooks import enqueue_videos
 from tests.factories import event_names, load_job
-from tests.fake_videos_api import API_KEY, Fault
+from tests.fake_videos_api import API_KEY, MODEL, Fault
 from tests.storyboards import card_context
 from tests.factories import enqueue_one, wait_for_terminal
 from worker.remote.breaker import open_breakers
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import reload_settings
 
-MODEL = "wan-2.2"
 
 
 
@@ -29,11 +28,8 @@ MODEL = "wan-2.2"
 @pytest.fixture
 def remote(fake, monkeypatch, sqlite_configured):
     """VIDEO_PROVIDER=openai pointed at the fake server."""
-    for key, value in {
-        "VIDEO_PROVIDER": "openai", "VIDEO_API_BASE_URL": fake.base_url, "VIDEO_API_KEY": API_KEY,
-        "VIDEO_MODEL": MODEL, "VIDEO_API_TIMEOUT_S": "2", "VIDEO_TASK_TIME_LIMIT_S": "60",
-        "VIDEO_COST_PER_SECOND_USD": "0.10",
-    }.items():
+    for key, value in fake.client_env(VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60",
+                                      VIDEO_COST_PER_SECOND_USD="0.10").items():
         monkeypatch.setenv(key, value)
     return reload_settings()
 

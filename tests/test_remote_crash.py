@@ -30,11 +30,8 @@ TASK_TIME_LIMIT_S = 12
 def test_killed_between_create_and_save_the_job_is_looked_up_not_paid_again(
     sqlite_configured, embedded_broker, fake, monkeypatch, tmp_path
 ):
-    remote_env = {
-        "VIDEO_PROVIDER": "openai", "VIDEO_API_BASE_URL": fake.base_url, "VIDEO_API_KEY": API_KEY,
-        "VIDEO_MODEL": "wan-2.2", "VIDEO_API_TIMEOUT_S": "3", "VIDEO_TASK_TIME_LIMIT_S": str(TASK_TIME_LIMIT_S),
-        "VIDEO_GENERATION_ENABLED": "true",
-    }
+    remote_env = fake.client_env(VIDEO_API_TIMEOUT_S="3", VIDEO_TASK_TIME_LIMIT_S=str(TASK_TIME_LIMIT_S),
+                                 VIDEO_GENERATION_ENABLED="true")
     for key, value in remote_env.items():
         monkeypatch.setenv(key, value)
     settings = reload_settings()

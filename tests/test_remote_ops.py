@@ -24,8 +24,7 @@ from worker.settings import SettingsError, get_settings, reload_settings
 @pytest.fixture
 def remote_env(monkeypatch, fake):
     def apply(**overrides: str):
-        env = {"VIDEO_PROVIDER": "openai", "VIDEO_API_BASE_URL": fake.base_url, "VIDEO_API_KEY": API_KEY,
-               "VIDEO_MODEL": "wan-2.2", **overrides}
+        env = fake.client_env(**overrides)
         for key, value in env.items():
             monkeypatch.setenv(key, value)
         return reload_settings()

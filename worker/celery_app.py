@@ -15,7 +15,8 @@ from pathlib import Path
 from celery import Celery, signals
 from kombu import Exchange, Queue
 
-from worker.messages import MAINTENANCE_QUEUE, QUEUE_NAME, RECONCILE_TASK_NAME
+from worker import quiet_polls
+from worker.messages import MAINTENANCE_QUEUE, QUEUE_NAME, RECONCILE_TASK_NAME, TASK_NAME
 from worker.settings import Settings, SettingsError, get_settings
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def create_app() -> Celery:
 
 
 app = create_app()
+quiet_polls.install(TASK_NAME)
 
 
 @signals.worker_init.connect

@@ -13,7 +13,7 @@ import dataclasses
 import logging
 import time
 
-from worker.db.models import POSTER_TIER, VideoJob
+from worker.db.models import POSTER_TIER, VideoJob, utcnow
 from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable, TransientVideoError
 from worker.jobs import recorder
 from worker.jobs.leases import ClaimedJob
@@ -53,7 +53,9 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
                 step = generation.advance(job, settings, workdir)
                 if isinstance(step, Pending):
                     return step
-                return _finish(step.produced, request, settings, started)
+                # A remote video's generation time runs from its submission, not from this check.
+                submitted = time.monotonic() - (utcnow() - step.submitted_at).total_seconds()
+                return _finish(step.produced, request, settings, submitted)
         except FallbackNeeded as exc:
             reason, kind = str(exc), exc.kind
         except StorageUnavailable:

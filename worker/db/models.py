@@ -129,7 +129,8 @@ class VideoJob(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
 
     #: Remote generation (VIDEO_PROVIDER=openai): the server's job and what was asked of it.
-    remote_id: Mapped[str | None] = mapped_column(String(128))
+    #: Any length: gateways wrap the upstream id (LiteLLM's proxy makes it 234 characters).
+    remote_id: Mapped[str | None] = mapped_column(Text)
     remote_status: Mapped[str | None] = mapped_column(String(16))
     remote_model: Mapped[str | None] = mapped_column(String(128))
     remote_size: Mapped[str | None] = mapped_column(String(16))
@@ -195,7 +196,8 @@ class VideoRemoteSubmission(Base):
     base_url: Mapped[str] = mapped_column(String(512))
     model: Mapped[str] = mapped_column(String(128))
     intent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    remote_id: Mapped[str | None] = mapped_column(String(128))
+    #: Any length: gateways wrap the upstream id (LiteLLM's proxy makes it 234 characters).
+    remote_id: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: How the remote id was learned: "created" (create answered) or "found" (looked up after a crash).
     confirmed_by: Mapped[str | None] = mapped_column(String(16))

@@ -59,6 +59,14 @@ def remote_state(job_id: str) -> RemoteState:
                            _submission(pending) if pending is not None else None)
 
 
+def submitted_at(job_id: str) -> datetime | None:
+    """When the create behind the job's remote id was about to be sent (read once, when the video is done)."""
+    remote_id = select(VideoJob.remote_id).where(VideoJob.id == job_id).scalar_subquery()
+    with session_scope() as session:
+        return session.scalar(select(func.min(VideoRemoteSubmission.intent_at))
+                              .where(VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.remote_id == remote_id))
+
+
 def record_intent(job_id: str, base_url: str, model: str, attempt: int) -> Submission:
     """Commit the intent to create the job's next submission. Raises IntegrityError on a race."""
     with session_scope() as session:
@@ -122,15 +130,17 @@ def record_unconfirmed(job_id: str, *, waited_s: float, look_again_s: float, att
                                detail={"waited_s": round(waited_s, 1), "look_again_s": round(look_again_s, 1)}))
 
 
-def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> None:
-    """Count a status check; append an event only when the remote status changes."""
+def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> bool:
+    """Count a status check; append an event only when the remote status changes (returns whether it did)."""
     with session_scope() as session:
         job = session.get_one(VideoJob, job_id)
         job.poll_count += 1
-        if job.remote_status != remote.status:
+        changed = job.remote_status != remote.status
+        if changed:
             session.add(make_event(job_id, f"remote_{remote.status}", JobStatus.RUNNING, attempt,
                                    detail={"remote_id": remote.id, "progress": remote.progress}))
         job.remote_status = remote.status
+        return changed
 
 
 def record_breaker_opened(job_id: str, base_url: str, model: str, reason: str, attempt: int) -> None:

@@ -10,8 +10,9 @@ Clear terminal verdicts raise `FallbackNeeded`; temporary trouble raises
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,10 @@ from worker.providers.base import ProducedVideo
 from worker.remote.api import RemoteGone, RemoteVideo, VideosApi
 from worker.remote.breaker import open_breaker_reason, trip
 from worker.remote.sunsets import sunset_message
+from worker.render.stills import is_image, still_from_video
 from worker.settings import Settings
+
+log = logging.getLogger(__name__)
 
 #: The server's poll hint is honoured within these bounds.
 MIN_POLL_S, MAX_POLL_S = 0.5, 30.0
@@ -49,6 +53,7 @@ class Pending:
 class Downloaded:
     produced: ProducedVideo
     remote: RemoteVideo
+    submitted_at: datetime  # generation time runs from here to the stored result
 
 
 def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded:
@@ -83,7 +88,8 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
             remote = _submit_or_recover(api, job, settings, remote_ledger.remote_state(job.id))
             if isinstance(remote, Pending):
                 return remote
-    remote_ledger.record_poll(job.id, remote, job.attempt)
+    if remote_ledger.record_poll(job.id, remote, job.attempt):  # one line per state change, not per check
+        log.info("job %s: the remote video is %s", job.id, remote.status.replace("_", " "))
     if remote.status in ("queued", "in_progress"):
         delay = _poll_delay(hint, state.poll_count)
         if state.poll_deadline_at is not None:  # never sleep past the deadline: check it on time
@@ -95,8 +101,9 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
     if remote.expires_at is not None and remote.expires_at < utcnow().timestamp():
         raise FallbackNeeded(f"content of {remote.id} expired before it was downloaded", kind="expired")
     video = api.download(remote.id, workdir / "video.mp4")
-    poster = _thumbnail(api, remote.id, workdir / "poster.jpg")
-    return Downloaded(ProducedVideo(video, poster, PROVIDER_NAME, f"{PROVIDER_NAME}:{remote.model}"), remote)
+    poster = _poster(api, remote.id, video, workdir / "poster.jpg")
+    return Downloaded(ProducedVideo(video, poster, PROVIDER_NAME, f"{PROVIDER_NAME}:{remote.model}"), remote,
+                      remote_ledger.submitted_at(job.id) or utcnow())
 
 
 def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, state) -> RemoteVideo | Pending:
@@ -163,10 +170,19 @@ def _poll_delay(hint_s: float | None, polls_so_far: int) -> float:
     return min(max(hint_s, MIN_POLL_S), MAX_POLL_S)
 
 
-def _thumbnail(api: VideosApi, video_id: str, destination: Path) -> Path | None:
-    """The server's thumbnail when it offers one; a missing thumbnail never fails the job."""
+def _poster(api: VideosApi, video_id: str, video: Path, destination: Path) -> Path | None:
+    """The server's thumbnail when its bytes really are an image, else a still from the video itself
+    (some gateways answer the thumbnail request with the MP4). A poster never fails the job: None
+    leaves it to the local drawing."""
     try:
-        return api.download(video_id, destination, variant="thumbnail")
-    except Exception:
+        if is_image(api.download(video_id, destination, variant="thumbnail")):
+            return destination
+        log.info("remote video %s: the thumbnail is not an image; the poster is a still of the video", video_id)
+    except Exception as exc:  # no thumbnail on this server
+        log.info("remote video %s: no thumbnail (%s); the poster is a still of the video", video_id, type(exc).__name__)
+    try:
+        return still_from_video(video, destination)
+    except Exception as exc:  # the probe that follows says what is wrong with the video
+        log.warning("remote video %s: no still could be taken from the video: %s", video_id, type(exc).__name__)
         return None
 

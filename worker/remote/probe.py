@@ -2,11 +2,15 @@
 
 Only free requests are made (list, retrieve of an id that cannot exist, and one
 request with a wrong key); nothing is ever created. Each check says plainly
-what is wrong and what to change.
+what is wrong and what to change. Listing is optional (gateways such as
+LiteLLM's proxy do not pass it on): without it the probe warns that crash
+recovery is limited instead of failing the server. A server that looks like a
+LiteLLM proxy gets a warning about what that means for cost (docs/gateways.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import openai
@@ -37,8 +41,10 @@ def probe_server(settings: Settings) -> list[Check]:
     try:
         checks.append(_list_check(client, base_url))
         if checks[-1].verdict != "fail":
-            checks.append(_retrieve_check(client))
+            retrieve, headers = _retrieve_check(client)
+            checks.append(retrieve)
             checks.append(_auth_check(base_url, settings.video_api_timeout_s))
+            checks += _gateway_checks(headers)
     finally:
         client.close()
     return checks
@@ -63,22 +69,51 @@ def _list_check(client: openai.OpenAI, base_url: str) -> Check:
     except openai.APIConnectionError as exc:
         return Check("list GET /videos", "fail", f"cannot reach {base_url}: {exc}")
     except openai.APIStatusError as exc:
-        return Check("list GET /videos", "fail", f"answered {exc.status_code}: {exc.message}")
+        return Check("list GET /videos", "warn",
+                     f"listing is not available (answered {exc.status_code}), so crash recovery is limited: a create "
+                     "whose answer was lost cannot be looked up, so the job falls back to the local renderer rather "
+                     "than risk paying twice")
     except (openai.OpenAIError, ValueError) as exc:
         return Check("list GET /videos", "fail", f"the reply is not a Videos API list: {type(exc).__name__}")
     return Check("list GET /videos", "ok", f"answered with a video list ({len(page.data)} item(s) on page 1)")
 
 
-def _retrieve_check(client: openai.OpenAI) -> Check:
+def _retrieve_check(client: openai.OpenAI) -> tuple[Check, Mapping[str, str]]:
+    """The check, and the answer's headers (which say whether a gateway answered)."""
+    name = "retrieve GET /videos/{id}"
     try:
-        client.videos.retrieve(PROBE_VIDEO_ID)
+        response = client.videos.with_raw_response.retrieve(PROBE_VIDEO_ID)
     except openai.NotFoundError as exc:
+        headers = exc.response.headers
         if isinstance(exc.body, dict) and "message" in exc.body:
-            return Check("retrieve GET /videos/{id}", "ok", "an unknown id gives 404 with an OpenAI error body")
-        return Check("retrieve GET /videos/{id}", "warn", "404 for an unknown id, but not in OpenAI's error shape")
+            return Check(name, "ok", "an unknown id gives 404 with an OpenAI error body"), headers
+        return Check(name, "warn", "404 for an unknown id, but not in OpenAI's error shape"), headers
+    except openai.APIStatusError as exc:
+        headers = exc.response.headers
+        if _litellm_marks(headers):
+            return Check(name, "warn", f"an id the gateway did not issue gives {exc.status_code}, not 404 (LiteLLM's "
+                                       "proxy cannot route it); ids it issued work"), headers
+        return Check(name, "fail", f"unexpected answer for an unknown id: {exc.status_code}"), headers
     except (openai.OpenAIError, ValueError) as exc:
-        return Check("retrieve GET /videos/{id}", "fail", f"unexpected answer for an unknown id: {exc}")
-    return Check("retrieve GET /videos/{id}", "fail", "the server returned a video for an id that cannot exist")
+        return Check(name, "fail", f"unexpected answer for an unknown id: {exc}"), {}
+    return Check(name, "fail", "the server returned a video for an id that cannot exist"), response.headers
+
+
+def _gateway_checks(headers: Mapping[str, str]) -> list[Check]:
+    """A LiteLLM proxy marks its answers with `x-litellm-*` headers; say what it changes."""
+    marks = _litellm_marks(headers)
+    if not marks:
+        return []
+    version = headers.get("x-litellm-version")
+    return [Check("gateway", "warn",
+                  f"this looks like a LiteLLM proxy{f' {version}' if version else ''} ({marks[0]}): it retries a failed "
+                  "create upstream on its own unless its config sets router_settings.num_retries: 0 (each retry can "
+                  "be a paid video), and it drops the Idempotency-Key header, so only our own ledger prevents paying "
+                  "twice; see docs/gateways.md")]
+
+
+def _litellm_marks(headers: Mapping[str, str]) -> list[str]:
+    return sorted(name for name in headers if name.lower().startswith("x-litellm"))
 
 
 def _auth_check(base_url: str, timeout_s: float) -> Check:
@@ -88,6 +123,10 @@ def _auth_check(base_url: str, timeout_s: float) -> Check:
         stranger.videos.list(limit=1)
     except openai.AuthenticationError:
         return Check("authentication", "ok", "a wrong key is refused with 401")
+    except openai.APIStatusError as exc:  # refused all the same (LiteLLM's proxy without a key database: 400)
+        if 400 <= exc.status_code < 500:
+            return Check("authentication", "ok", f"a wrong key is refused ({exc.status_code}, not 401)")
+        return Check("authentication", "warn", f"a wrong key gives {exc.status_code}, not 401")
     except (openai.OpenAIError, ValueError) as exc:
         return Check("authentication", "warn", f"a wrong key gives {type(exc).__name__}, not 401")
     finally:
