@@ -143,8 +143,11 @@ def _write_and_publish(spec, stage: Stage, settings):
     from engine_hooks.enqueue import enqueue_job
     from worker.db.schema import ensure_schema_current
 
+    def written(job_id: str) -> None:
+        stage.service, stage.job_id = BROKER, job_id
+
     ensure_schema_current(settings.database_url)
-    return enqueue_job(spec, before_publish=lambda: setattr(stage, "service", BROKER))
+    return enqueue_job(spec, before_publish=written)
 
 
 def _mark(recs: list[dict[str, Any]], status: EngineStatus, message: str) -> list[str]:

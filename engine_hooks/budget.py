@@ -30,21 +30,25 @@ _executor = ThreadPoolExecutor(max_workers=MAX_IN_FLIGHT, thread_name_prefix="vi
 _slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
 _open_until: dict[str, float] = {}
 _lock = threading.Lock()
+#: Bumped by `reset`: a call that overran before it may not trip a breaker after it.
+_generation = 0
 
 
 class ServiceUnavailable(RuntimeError):
     """A service failed, overran the budget, or is in its back-off window. `service` names it."""
 
-    def __init__(self, service: str, reason: str) -> None:
+    def __init__(self, service: str, reason: str, job_id: str | None = None) -> None:
         super().__init__(f"{service}: {reason}")
-        self.service, self.reason = service, reason
+        self.service, self.reason, self.job_id = service, reason, job_id
 
 
 class Stage:
-    """Which service a budgeted call is talking to right now (so an overrun blames the right one)."""
+    """Which service a budgeted call is talking to right now (so an overrun blames the right one),
+    and the job it has written, if any (so an overrun still tells the engine which job to ask for)."""
 
     def __init__(self, service: str) -> None:
         self.service = service
+        self.job_id: str | None = None
 
 
 def sick(*services: str) -> str | None:
@@ -54,15 +58,20 @@ def sick(*services: str) -> str | None:
         return next((service for service in services if _open_until.get(service, 0.0) > now), None)
 
 
-def trip(service: str, backoff_s: float) -> None:
+def trip(service: str, backoff_s: float, generation: int | None = None) -> None:
+    """Skip `service` for `backoff_s`; a late verdict from before the last `reset` is ignored."""
     with _lock:
-        _open_until[service] = time.monotonic() + backoff_s
+        if generation is None or generation == _generation:
+            _open_until[service] = time.monotonic() + backoff_s
 
 
 def reset() -> None:
-    """Forget every back-off (tests; a restarted engine process starts with none)."""
+    """Forget every back-off, including the verdicts of calls still running (tests; a restarted
+    engine process starts with none)."""
+    global _generation
     with _lock:
         _open_until.clear()
+        _generation += 1
 
 
 def within_budget(call: Callable[[Stage], T], *, first: str, budget_ms: float, backoff_s: float) -> T:
@@ -92,18 +101,20 @@ def within_budget(call: Callable[[Stage], T], *, first: str, budget_ms: float, b
     try:
         return future.result(timeout=budget_ms / 1000)
     except FutureTimeout:
-        service = stage.service
+        service, generation = stage.service, _generation
         trip(service, backoff_s)
-        future.add_done_callback(lambda done: _settle(done, service, stage, backoff_s))
+        future.add_done_callback(lambda done: _settle(done, service, stage, backoff_s, generation))
         log.warning("video hook: the %s did not answer within %.0f ms; skipping it for up to %.0f s",
                     service, budget_ms, backoff_s)
-        raise ServiceUnavailable(service, "did not answer in time") from None
+        raise ServiceUnavailable(service, "did not answer in time", stage.job_id) from None
 
 
-def _settle(done, blamed: str, stage: Stage, backoff_s: float) -> None:
+def _settle(done, blamed: str, stage: Stage, backoff_s: float, generation: int) -> None:
     """An overrun call finished in the background. Merely slow (a cold start) clears the back-off; a
     failure (a hang ends in a driver timeout) backs off the service it failed on, from now."""
     with _lock:
+        if generation != _generation:
+            return
         _open_until.pop(blamed, None)
     if done.exception() is not None:
-        trip(stage.service, backoff_s)
+        trip(stage.service, backoff_s, generation)

@@ -61,10 +61,10 @@ class EnqueuedJob:
     whole_log: list[tuple[VideoJobEvent, VideoJob]] | None = None
 
 
-def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None) -> EnqueuedJob:
+def enqueue_job(spec: JobSpec, before_publish: Callable[[str], None] | None = None) -> EnqueuedJob:
     """Create (or find) the job for `spec` and make sure a worker will see it.
 
-    `before_publish` runs after the database work and before the message is sent.
+    `before_publish(job_id)` runs after the database work and before the message is sent.
 
     Raises:
         PublishError: the broker refused; the job row now says failed, and why.
@@ -76,7 +76,7 @@ def enqueue_job(spec: JobSpec, before_publish: Callable[[], None] | None = None)
         job, publish, whole_log = _create_or_find(spec)
     if publish:
         if before_publish is not None:
-            before_publish()
+            before_publish(job.id)
         _publish(job)
     if job.status != JobStatus.COMPLETED.value:
         return EnqueuedJob(job.id, engine_status(job), None, None, whole_log)

@@ -20,7 +20,7 @@ def failure_code(exc: BaseException, backoff_s: float) -> tuple[str, str | None]
     from worker.db.schema import SchemaNotCurrentError
 
     if isinstance(exc, ServiceUnavailable):
-        return f"{exc.service}_unavailable", None
+        return f"{exc.service}_unavailable", exc.job_id
     if isinstance(exc, SchemaNotCurrentError):
         return "schema_outdated", None
     if isinstance(exc, PublishError):

@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import threading
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -17,7 +18,7 @@ import pytest
 from engine_hooks import attach_video_trace, budget, enqueue_videos, save_trace, warm_up
 from engine_hooks.outcomes import ENGINE_STATUSES, MESSAGES
 from tests.conftest import configure
-from tests.factories import event_names, load_job
+from tests.factories import event_names, load_job, wait_for_terminal
 from worker.celery_app import reconfigure
 from worker.settings import get_settings, reload_settings
 from worker.traces import trace_path, trace_write_lock
@@ -105,6 +106,37 @@ def test_a_hung_broker_answers_every_call_unavailable_and_the_trace_is_written(
             assert_clean_for_the_engine(recs)
             path = save_trace(engine_trace(f"user_{call:04d}", recs))
             assert json.loads(path.read_text())["user_id"] == f"user_{call:04d}"
+
+
+@pytest.mark.timeout(30)
+def test_a_broker_that_overruns_the_budget_still_hands_the_engine_its_job(
+        sqlite_configured, monkeypatch, black_hole):
+    monkeypatch.setenv("VIDEO_HOOK_BUDGET_MS", "1000")  # room for the insert; the hung broker overruns
+    reload_settings()
+    with broker_at(monkeypatch, f"redis://127.0.0.1:{black_hole}/0"):
+        recs = queue_one()
+        assert recs[0]["video_error"].startswith("broker_unavailable"), recs
+        job_id = recs[0]["video_job_id"]
+        assert load_job(job_id).status in ("queued", "failed")
+        # The overrun publish goes on in the background and records why it gave up.
+        assert wait_for_terminal(job_id, timeout_s=20) == "failed"
+    assert event_names(job_id) == ["queued", "enqueue_failed"]
+
+
+def test_a_call_that_overran_before_a_reset_cannot_trip_the_breaker_after_it():
+    finish = threading.Event()
+
+    def hangs_then_fails(stage) -> None:
+        finish.wait(10)
+        raise ConnectionError("gave up")
+
+    with pytest.raises(budget.ServiceUnavailable):
+        budget.within_budget(hangs_then_fails, first=budget.BROKER, budget_ms=10, backoff_s=30)
+    assert budget.sick(budget.BROKER) == budget.BROKER
+    budget.reset()
+    finish.set()
+    time.sleep(0.3)  # the late verdict lands within microseconds of the call's end
+    assert budget.sick(budget.BROKER) is None, "a verdict from before the reset"
 
 
 def test_an_unreachable_broker_leaves_a_job_the_engine_can_ask_for_again(configured, monkeypatch):
