@@ -20,27 +20,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, and_, bindparam, cast, exists, func, insert, literal, or_, select
+from sqlalchemy import Insert, bindparam, cast, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine_hooks.inputs import JobSpec
-from worker.db.models import POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
+from worker.db.models import JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 from worker.jobs import reader, recorder
+from worker.jobs.reuse import REUSABLE, finished_twin, reuse_at_enqueue
 from worker.messages import publish_job
 from worker.storage.urls import job_urls
 from worker.traces import engine_status, video_metadata
-
-#: Columns copied from a finished job whose video is identical to the one requested.
-_REUSED_COLUMNS = (
-    "provider", "renderer_version", "video_url", "poster_url", "captions_url", "description", "video_sha256",
-    "video_key", "poster_key", "captions_key", "file_size_bytes",
-    "duration_seconds", "width", "height", "fps", "codec", "generation_time_seconds",
-    "fallback_used", "fallback_tier",
-)
-
 
 class PublishError(RuntimeError):
     """The broker did not take the message; the job has been marked failed."""
@@ -116,11 +108,11 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
                 return job, True, None
             return job, False, whole_log
         job = VideoJob(**values)
-        donor = _finished_twin(session, spec)
+        donor = finished_twin(session, spec.prompt_hash)
         if donor is None:
             session.add_all([job, VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0)])
             return job, True, None
-        _reuse(job, donor)
+        reuse_at_enqueue(job, donor)
         session.add_all([job, VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
                                             detail={"reused_from_job_id": donor.id})])
         return job, False, None
@@ -173,9 +165,6 @@ def forget_seen_requests() -> None:
 #: Idempotency keys this process has enqueued (a repeat call goes straight to the lookup).
 _SEEN: set[str] = set()
 _SEEN_LIMIT = 100_000
-#: A finished job whose video another request may reuse: completed with a video, not just a poster.
-_REUSABLE = and_(VideoJob.status == JobStatus.COMPLETED.value,
-                 or_(VideoJob.fallback_tier.is_(None), VideoJob.fallback_tier != POSTER_TIER))
 #: The event every new job starts with.
 _QUEUED_EVENT = {"event": "queued", "status": JobStatus.QUEUED.value, "attempt": 0}
 
@@ -197,7 +186,7 @@ def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, b
         bound = bindparam(column.name, type_=column.type)
         return cast(bound, column.type) if on_postgresql else bound
 
-    no_twin = ~exists().where(jobs.c.prompt_hash == bindparam("prompt_hash"), _REUSABLE)
+    no_twin = ~exists().where(jobs.c.prompt_hash == bindparam("prompt_hash"), REUSABLE)
     new_job = (
         (postgresql.insert if on_postgresql else sqlite.insert)(jobs)
         .from_select(list(columns), select(*(param(jobs.c[name]) for name in columns)).where(no_twin))
@@ -218,25 +207,6 @@ def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, b
         .add_cte(inserted)
     )
     return with_event, True
-
-
-def _finished_twin(session: Session, spec: JobSpec) -> VideoJob | None:
-    """The newest completed job whose video is identical to the one requested (any user's); never a degraded one."""
-    return session.scalars(
-        select(VideoJob)
-        .where(VideoJob.prompt_hash == spec.prompt_hash, _REUSABLE)
-        .order_by(VideoJob.finished_at.desc())
-        .limit(1)
-    ).first()
-
-
-def _reuse(job: VideoJob, donor: VideoJob) -> None:
-    for column in _REUSED_COLUMNS:
-        setattr(job, column, getattr(donor, column))
-    job.status = JobStatus.COMPLETED.value
-    job.reused_from_job_id = donor.id
-    job.finished_at = job.started_at = utcnow()
-    job.wait_seconds = 0.0
 
 
 def _publish(job: VideoJob) -> None:

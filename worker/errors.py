@@ -4,6 +4,8 @@
 else ends the job at once as failed, with its type and message recorded.
 """
 
+from enum import StrEnum
+
 
 class VideoJobError(Exception):
     """Base for errors raised on purpose by the video pipeline."""
@@ -43,11 +45,25 @@ class RemoteJobForgotten(VideoJobError):
     """The server answered 404 for a job id it gave us (it restarted and lost its jobs)."""
 
 
+class FallbackKind(StrEnum):
+    """Why a job left a tier."""
+
+    PERMANENT = "permanent"  # the tier refused this job for good
+    GONE = "gone"  # the endpoint or model is gone (the breaker opens)
+    BREAKER = "breaker"  # skipped: the breaker is open
+    SUNSET = "sunset"  # the model is past its shutdown date
+    DEADLINE = "deadline"  # the remote job did not finish in time
+    FAILED = "failed"  # the server reports the job failed
+    EXPIRED = "expired"  # the content expired before it was downloaded
+    FORGOTTEN = "forgotten"  # the server lost the job twice; not paying a third time
+    EXHAUSTED = "exhausted"  # temporary errors outlasted the retries
+    BUDGET = "budget"  # the spending cap would be exceeded
+
+
 class FallbackNeeded(VideoJobError):
     """A clear terminal verdict for this tier: move on to the next one.
 
-    `kind` names the verdict for events and dashboards: permanent, gone, breaker,
-    sunset, deadline, failed, expired, forgotten, exhausted.
+    `kind` names the verdict for events, traces and dashboards (`FallbackKind`).
     """
 
     def __init__(self, message: str, kind: str) -> None:

@@ -17,13 +17,14 @@ from worker.db.models import POSTER_TIER, VideoJob, utcnow
 from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable, TransientVideoError
 from worker.jobs import recorder
 from worker.jobs.leases import ClaimedJob
+from worker.jobs.reuse import reused_outcome
 from worker.jobs.recorder import Outcome
 from worker.prompts import UtilizationFigures, disclaimer_for_screen, find_template
 from worker.prompts.captions import description, webvtt
 from worker.providers import ProducedVideo, VideoRequest, get_provider
 from worker.providers.local import draw_poster
 from worker.remote import generation
-from worker.remote.generation import Pending
+from worker.remote.generation import Pending, Shared
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import Settings
 from worker.storage import ObjectStore, get_store, scratch_directory, store_file
@@ -53,6 +54,9 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
                 step = generation.advance(job, settings, workdir)
                 if isinstance(step, Pending):
                     return step
+                if isinstance(step, Shared):
+                    log.info("job %s: its twin %s made the same video; sharing it", job.id, step.donor.id)
+                    return reused_outcome(step.donor)
                 # A remote video's generation time runs from its submission, not from this check.
                 submitted = time.monotonic() - (utcnow() - step.submitted_at).total_seconds()
                 return _finish(step.produced, request, settings, submitted)

@@ -162,7 +162,16 @@ class Settings(BaseSettings):
     )
     video_cost_per_second_usd: float | None = Field(
         default=None, ge=0, validation_alias=AliasChoices("VIDEO_COST_PER_SECOND_USD"),
-        description="Price per generated second, for the cost estimate; unset records cost as unknown.",
+        description="Price per generated second, for the cost estimate and the budget caps; unset records "
+                    "cost as unknown.",
+    )
+    video_budget_usd_per_day: float | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("VIDEO_BUDGET_USD_PER_DAY"),
+        description="Most spent on remote videos per UTC day; a job that would go over is rendered locally.",
+    )
+    video_budget_usd_per_month: float | None = Field(
+        default=None, gt=0, validation_alias=AliasChoices("VIDEO_BUDGET_USD_PER_MONTH"),
+        description="Most spent on remote videos per UTC calendar month, likewise.",
     )
 
     @field_validator("video_provider")
@@ -211,6 +220,9 @@ class Settings(BaseSettings):
             raise ValueError(f"CELERY_BROKER_URL scheme {scheme!r} is not one of {', '.join(KNOWN_BROKER_SCHEMES)}")
         if self.video_provider == "openai":
             self._check_remote()
+        if self.video_cost_per_second_usd is None and (self.video_budget_usd_per_day or self.video_budget_usd_per_month):
+            raise ValueError("a VIDEO_BUDGET_USD_PER_* cap needs VIDEO_COST_PER_SECOND_USD: without a price "
+                             "the spend cannot be measured, so the cap could not hold")
         return self
 
     def _check_remote(self) -> None:

@@ -105,6 +105,9 @@ class VideoJob(Base):
     fallback_used: Mapped[bool] = mapped_column(Boolean, default=False)
     fallback_tier: Mapped[str | None] = mapped_column(String(32))
     reused_from_job_id: Mapped[str | None] = mapped_column(String(36))
+    #: The twin making this job's video remotely, while this job waits for it (`worker.remote.twins`).
+    #: Like a remote id, it makes each delivery a check, not an attempt.
+    twin_job_id: Mapped[str | None] = mapped_column(String(36))
 
     video_url: Mapped[str | None] = mapped_column(Text)
     poster_url: Mapped[str | None] = mapped_column(Text)
@@ -195,11 +198,16 @@ class VideoRemoteSubmission(Base):
     idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
     base_url: Mapped[str] = mapped_column(String(512))
     model: Mapped[str] = mapped_column(String(128))
-    intent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    intent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    #: Reserved when the intent is recorded (seconds asked × price), then the seconds the server
+    #: reports × price. Counts against the spending caps unless the create was certainly never sent.
+    cost_usd: Mapped[float | None] = mapped_column(Float)
     #: Any length: gateways wrap the upstream id (LiteLLM's proxy makes it 234 characters).
     remote_id: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: How the remote id was learned: "created" (create answered) or "found" (looked up after a crash).
+    #: How the outcome was learned: "created" (create answered) or "found" (looked up after a crash),
+    #: both paid; "rejected" (refused with a verdict) or "unsent" (never reached the server), both free.
+    #: None: outcome unknown, counted as paid.
     confirmed_by: Mapped[str | None] = mapped_column(String(16))
 
 

@@ -16,7 +16,7 @@ from worker.db.session import get_engine
 from worker.settings import get_settings
 
 #: The newest migration in migrations/versions (tests/test_migrations.py checks it).
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 MIGRATE_COMMAND = "spendsense-video migrate"
 
 

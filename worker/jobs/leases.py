@@ -69,7 +69,8 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
     dying mid-check delays the job by that much, not by a whole task time limit.
     """
     now = utcnow()
-    polling = VideoJob.remote_id.is_not(None)  # the server renders; this delivery only checks on it
+    # The server renders, or a twin does: this delivery only checks on it.
+    polling = or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None))
     with session_scope() as session:
         claimable = or_(
             VideoJob.status == JobStatus.QUEUED.value,
@@ -96,7 +97,7 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
             return None
         if job.wait_seconds is None:
             job.wait_seconds = round((now - job.created_at).total_seconds(), 3)
-        is_poll = job.remote_id is not None
+        is_poll = job.remote_id is not None or job.twin_job_id is not None
         if not is_poll:
             session.add(make_event(job_id, "started", JobStatus.RUNNING, job.attempt))
         return ClaimedJob(

@@ -52,6 +52,8 @@ class Outcome:
     video_key: str | None = None
     poster_key: str | None = None
     captions_key: str | None = None
+    #: Set when the video is a twin's (`worker.jobs.reuse`): nothing was made, nothing paid.
+    reused_from_job_id: str | None = None
 
 
 def record_fallback(job_id: str, *, tier: str, reason: str, kind: str, attempt: int) -> None:
@@ -108,11 +110,13 @@ def complete(job_id: str, outcome: Outcome, *, attempt: int) -> bool:
     """running → completed, with everything known about the video."""
     values = {key: getattr(outcome, key) for key in Outcome.__dataclass_fields__}
     values.update(finished_at=utcnow(), lease_expires_at=None, error_type=None, error_message=None)
+    detail = {"generation_time_seconds": outcome.generation_time_seconds, "provider": outcome.provider}
+    if outcome.reused_from_job_id:
+        values["estimated_cost_usd"] = 0.0
+        detail["reused_from_job_id"] = outcome.reused_from_job_id
     with session_scope() as session:
-        return _transition(
-            session, job_id, (JobStatus.RUNNING.value,), JobStatus.COMPLETED, "completed", attempt, values,
-            detail={"generation_time_seconds": outcome.generation_time_seconds, "provider": outcome.provider},
-        )
+        return _transition(session, job_id, (JobStatus.RUNNING.value,), JobStatus.COMPLETED, "completed", attempt,
+                           values, detail=detail)
 
 
 def fail(job_id: str, error: BaseException, *, attempt: int, event: str = "failed") -> bool:
@@ -134,7 +138,8 @@ def requeue(session: Session, job_id: str, reason: str) -> bool:
     return _transition(
         session, job_id, (JobStatus.FAILED.value, JobStatus.COMPLETED.value), JobStatus.QUEUED, "requeued", 0,
         {"queued_at": utcnow(), "finished_at": None, "attempt": 0, "enqueue_count": 1,
-         "fallback_used": False, "fallback_tier": None, "fallback_reason": None, "poll_deadline_at": None},
+         "fallback_used": False, "fallback_tier": None, "fallback_reason": None, "poll_deadline_at": None,
+         "twin_job_id": None},
         detail={"reason": reason},
         only_if=or_(VideoJob.status == JobStatus.FAILED.value, VideoJob.fallback_tier == POSTER_TIER),
     )

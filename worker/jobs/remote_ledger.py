@@ -11,12 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 
 from worker.db.models import JobStatus, VideoJob, VideoRemoteSubmission, utcnow
 from worker.db.session import session_scope
+from worker.jobs import reuse
 from worker.jobs.recorder import make_event
+from worker.remote import spending
 from worker.remote.api import RemoteVideo
+from worker.remote.twins import TwinInFlight, twin_in_flight
+from worker.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -67,21 +71,63 @@ def submitted_at(job_id: str) -> datetime | None:
                               .where(VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.remote_id == remote_id))
 
 
-def record_intent(job_id: str, base_url: str, model: str, attempt: int) -> Submission:
-    """Commit the intent to create the job's next submission. Raises IntegrityError on a race."""
+def record_intent(job_id: str, prompt_hash: str, settings: Settings, attempt: int) -> Submission | TwinInFlight:
+    """Commit the intent to create the job's next submission, reserving its cost, unless a twin is
+    already making this video (then nothing is written).
+
+    One such decision runs at a time (`spending.serialize_submissions`; on SQLite, the write lock
+    the intent's insert takes), so twins and spending caps hold across workers.
+
+    Raises:
+        FallbackNeeded(kind="budget"): the cost would take the day or month over its cap.
+        IntegrityError: another worker recorded this submission first.
+    """
+    base_url, model = settings.video_api_base_url, settings.video_model
+    try:
+        with session_scope() as session:
+            number = (session.scalar(select(func.count()).where(VideoRemoteSubmission.job_id == job_id)) or 0) + 1
+            spending.serialize_submissions(session)
+            row = VideoRemoteSubmission(job_id=job_id, idempotency_key=f"{job_id}:{number}", base_url=base_url,
+                                        model=model, intent_at=utcnow(),
+                                        cost_usd=spending.price_usd(settings.video_seconds, settings))
+            session.add(row)
+            session.flush()  # on SQLite this takes the write lock, held until the commit
+            if twin := twin_in_flight(session, job_id, prompt_hash, base_url, model):
+                raise _Twin(twin)
+            spending.check_caps(session, settings, row.intent_at)
+            session.execute(update(VideoJob).where(VideoJob.id == job_id, VideoJob.twin_job_id.is_not(None))
+                            .values(twin_job_id=None))  # it makes its own video now
+            session.add(make_event(job_id, "submitting", JobStatus.RUNNING, attempt,
+                                   detail={"idempotency_key": row.idempotency_key, "model": model,
+                                           "cost_usd": row.cost_usd}))
+            return _submission(row)
+    except _Twin as twin:
+        return TwinInFlight(twin.job_id)
+
+
+def record_twin_wait(job_id: str, twin_id: str, attempt: int) -> int:
+    """The job waits for `twin_id` (an event when it starts waiting on this twin); its deliveries are
+    checks from now on. Returns the looks before this one (the wait between looks grows with it)."""
     with session_scope() as session:
-        number = (session.scalar(select(func.count()).where(VideoRemoteSubmission.job_id == job_id)) or 0) + 1
-        row = VideoRemoteSubmission(job_id=job_id, idempotency_key=f"{job_id}:{number}", base_url=base_url,
-                                    model=model, intent_at=utcnow())
-        session.add(row)
-        session.add(make_event(job_id, "submitting", JobStatus.RUNNING, attempt,
-                               detail={"idempotency_key": row.idempotency_key, "model": model}))
-        session.flush()
-        return _submission(row)
+        job = session.get_one(VideoJob, job_id)
+        looks = job.poll_count
+        job.poll_count += 1
+        if job.twin_job_id != twin_id:
+            job.twin_job_id = twin_id
+            session.add(make_event(job_id, "waiting_for_twin", JobStatus.RUNNING, attempt,
+                                   detail={"twin_job_id": twin_id}))
+        return looks
 
 
-def confirm(submission: Submission, remote: RemoteVideo, *, by: str, attempt: int, deadline_s: int,
-            cost_per_second_usd: float | None) -> None:
+class _Twin(Exception):
+    """Abandons the intent's transaction: a twin is already making the video."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
+def confirm(submission: Submission, remote: RemoteVideo, *, by: str, attempt: int, settings: Settings) -> None:
     """Record the server's job id (from the create reply, or `found` by lookup after a crash)."""
     now = utcnow()
     with session_scope() as session:
@@ -91,10 +137,10 @@ def confirm(submission: Submission, remote: RemoteVideo, *, by: str, attempt: in
         seconds = _int(remote.seconds)
         job.remote_id, job.remote_status, job.remote_model = remote.id, remote.status, remote.model
         job.remote_size, job.remote_seconds = remote.size, seconds
-        job.poll_deadline_at = now + timedelta(seconds=deadline_s)
-        job.estimated_cost_usd = (
-            round(seconds * cost_per_second_usd, 4) if cost_per_second_usd is not None and seconds else None
-        )
+        job.poll_deadline_at = now + timedelta(seconds=settings.video_poll_deadline_s)
+        if seconds:  # what the server will bill, by its own count
+            row.cost_usd = spending.price_usd(seconds, settings)
+        job.estimated_cost_usd = row.cost_usd
         session.add(make_event(job.id, "submitted", JobStatus.RUNNING, attempt,
                                detail={"remote_id": remote.id, "confirmed_by": by, "model": remote.model,
                                        "remote_status": remote.status, "idempotency_key": row.idempotency_key}))
@@ -159,3 +205,16 @@ def _int(value: str | None) -> int | None:
         return int(float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def finished_twin(prompt_hash: str) -> VideoJob | None:
+    """A completed job that already made this video (read before paying for it again)."""
+    with session_scope() as session:
+        return reuse.finished_twin(session, prompt_hash)
+
+
+def remote_ids_since(since: datetime) -> frozenset[str]:
+    """The remote ids our submissions hold, of those intended since `since` (a lookup must not take one)."""
+    with session_scope() as session:
+        return frozenset(session.scalars(select(VideoRemoteSubmission.remote_id).where(
+            VideoRemoteSubmission.intent_at >= since, VideoRemoteSubmission.remote_id.is_not(None))))

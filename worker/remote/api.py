@@ -14,6 +14,7 @@ same protocol, so that one warning is silenced here, on purpose, and only here;
 from __future__ import annotations
 
 import functools
+import logging
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from pathlib import Path
 import openai
 
 from worker.errors import FallbackNeeded, RemoteJobForgotten, RemoteRetryable
+
+log = logging.getLogger(__name__)
 
 warnings.filterwarnings("ignore", message="The Sora API is scheduled to permanently shut down", category=DeprecationWarning)
 
@@ -60,6 +63,31 @@ class RemoteVideo:
             error = f"{getattr(video.error, 'code', None) or 'error'}: {getattr(video.error, 'message', '') or ''}"
         return cls(video.id, video.status, int(video.progress or 0), str(video.model), str(video.seconds),
                    str(video.size), video.prompt, int(video.created_at), video.expires_at, error)
+
+
+@dataclass(frozen=True)
+class SentCreate:
+    """What a create of unknown outcome sent, and when it could have reached the server."""
+
+    prompt: str
+    model: str
+    seconds: int
+    size: str
+    intent_at: datetime
+    since: datetime
+    until: datetime
+    taken_ids: frozenset[str]  # remote ids other submissions of ours already hold
+
+    def matches(self, video: RemoteVideo) -> bool:
+        return (video.prompt == self.prompt and video.model == self.model
+                and video.seconds in ("None", str(self.seconds)) and video.size in ("None", self.size))
+
+
+def _nearest(matches: list[RemoteVideo], sent: SentCreate) -> RemoteVideo | None:
+    if len(matches) > 1:
+        log.warning("lookup: %d listed jobs match a lost create; taking the one created nearest its intent",
+                    len(matches))
+    return min(matches, key=lambda video: abs(video.created_at - sent.intent_at.timestamp()), default=None)
 
 
 class VideosApi:
@@ -103,23 +131,29 @@ class VideosApi:
         hint = response.headers.get("openai-poll-after-ms")
         return RemoteVideo.from_sdk(video), _seconds(hint, 1000)
 
-    def find(self, *, prompt: str, model: str, since: datetime) -> RemoteVideo | None:
-        """Look for a job we may have created (after a crash) instead of creating it again."""
-        since_epoch = since.timestamp()
-        after = openai.omit
+    def find(self, sent: SentCreate) -> RemoteVideo | None:
+        """Look for the job a create of unknown outcome made (after a crash) instead of creating it again.
+
+        A listed job is ours only if everything we sent matches (prompt, model, and the seconds and
+        size where listed), it was created in the window the request could have arrived in, and no
+        other submission of ours has claimed its id. Of several, the one created nearest the intent.
+        """
+        after, matches = openai.omit, []
         try:
             for _ in range(MAX_LOOKUP_PAGES):
                 page = self._client.videos.list(order="desc", limit=100, after=after)
                 for video in page.data:
-                    if video.created_at < since_epoch:
-                        return None
+                    if video.created_at < sent.since.timestamp():
+                        return _nearest(matches, sent)
+                    if video.created_at > sent.until.timestamp() or video.id in sent.taken_ids:
+                        continue
                     if video.prompt is None:
                         raise RemoteRetryable("the server's job list omits prompts, so a create with an unknown "
                                               "outcome cannot be recognised; not re-sending it")
-                    if video.prompt == prompt and str(video.model) == model:
-                        return RemoteVideo.from_sdk(video)
+                    if sent.matches(RemoteVideo.from_sdk(video)):
+                        matches.append(RemoteVideo.from_sdk(video))
                 if not page.has_more or not page.data:
-                    return None
+                    return _nearest(matches, sent)
                 after = page.data[-1].id
         except (openai.OpenAIError, ValueError) as exc:
             raise _classified(exc, "list", self._api_key) from None

@@ -17,15 +17,16 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from worker.db.models import utcnow
+from worker.db.models import VideoJob, utcnow
 from worker.errors import FallbackNeeded, RemoteJobForgotten, RemoteRetryable
 from worker.jobs import remote_ledger
 from worker.jobs.leases import ClaimedJob
 from worker.jobs.recorder import guarded
 from worker.providers.base import ProducedVideo
-from worker.remote.api import RemoteGone, RemoteVideo, VideosApi
+from worker.remote.api import RemoteGone, RemoteVideo, SentCreate, VideosApi
 from worker.remote.breaker import open_breaker_reason, trip
 from worker.remote.sunsets import sunset_message
+from worker.remote.twins import TwinInFlight
 from worker.render.stills import is_image, still_from_video
 from worker.settings import Settings
 
@@ -50,13 +51,20 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Shared:
+    """A twin made this job's video (`worker.remote.twins`); the job takes it, and pays nothing."""
+
+    donor: VideoJob
+
+
+@dataclass(frozen=True)
 class Downloaded:
     produced: ProducedVideo
     remote: RemoteVideo
     submitted_at: datetime  # generation time runs from here to the stored result
 
 
-def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded:
+def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded | Shared:
     """One step of the job's remote life. Raises FallbackNeeded or RemoteRetryable."""
     base_url, model = settings.video_api_base_url, settings.video_model
     api = VideosApi.shared(base_url, settings.video_api_key.get_secret_value(), settings.video_api_timeout_s)
@@ -68,12 +76,12 @@ def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Dow
         raise
 
 
-def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded:
+def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded | Shared:
     state = remote_ledger.remote_state(job.id)
     hint = None
     if state.remote_id is None:
         remote = _submit_or_recover(api, job, settings, state)
-        if isinstance(remote, Pending):
+        if isinstance(remote, (Pending, Shared)):
             return remote
     else:
         if state.poll_deadline_at is None:  # re-queued by an operator: a fresh deadline
@@ -86,7 +94,7 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
         except RemoteJobForgotten as exc:
             remote_ledger.forget(job.id, str(exc), job.attempt)
             remote = _submit_or_recover(api, job, settings, remote_ledger.remote_state(job.id))
-            if isinstance(remote, Pending):
+            if isinstance(remote, (Pending, Shared)):
                 return remote
     if remote_ledger.record_poll(job.id, remote, job.attempt):  # one line per state change, not per check
         log.info("job %s: the remote video is %s", job.id, remote.status.replace("_", " "))
@@ -106,16 +114,17 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
                       remote_ledger.submitted_at(job.id) or utcnow())
 
 
-def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, state) -> RemoteVideo | Pending:
+def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, state) -> RemoteVideo | Pending | Shared:
     """Create the remote job at most once per submission; an unknown outcome is looked up, not repaid.
+
+    A job whose twin made, or is making, the same video takes the twin's video instead of paying.
 
     Waiting for a slow create to be listed is not an error: it spends no retries, so the job never
     falls back (and leaves a paid video unused) merely because the server was slow to list it.
     """
     submission = state.open_submission
     if submission is not None:
-        found = api.find(prompt=job.prompt, model=submission.model,
-                         since=submission.intent_at - timedelta(seconds=LOOKUP_CLOCK_SKEW_S))
+        found = api.find(_sent(job, submission, settings))
         if found is not None:
             _confirm(submission, found, "found", job, settings)
             return found
@@ -135,11 +144,15 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, stat
         if state.submissions >= MAX_SUBMISSIONS_PER_JOB:
             raise FallbackNeeded(f"server lost the job {state.submissions} times; not paying again",
                                  kind="forgotten")
+        if state.submissions == 0 and (donor := remote_ledger.finished_twin(job.prompt_hash)) is not None:
+            return Shared(donor)
         try:
-            submission = remote_ledger.record_intent(job.id, settings.video_api_base_url, settings.video_model,
-                                                     job.attempt)
+            submission = remote_ledger.record_intent(job.id, job.prompt_hash, settings, job.attempt)
         except IntegrityError:
             raise FallbackNeeded("another worker recorded this submission first", kind="permanent") from None
+        if isinstance(submission, TwinInFlight):
+            looks = remote_ledger.record_twin_wait(job.id, submission.job_id, job.attempt)
+            return Pending(_poll_delay(None, looks))
     try:
         remote = api.create(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
                             size=settings.video_size, idempotency_key=submission.idempotency_key)
@@ -154,14 +167,22 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, stat
     return remote
 
 
+def _sent(job: ClaimedJob, submission, settings: Settings) -> SentCreate:
+    """The lost create as the server would list it, and the window it could have arrived in."""
+    skew = timedelta(seconds=LOOKUP_CLOCK_SKEW_S)
+    since, until = submission.intent_at - skew, submission.intent_at + timedelta(seconds=create_settle_s(settings)) + skew
+    return SentCreate(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
+                      size=settings.video_size, intent_at=submission.intent_at, since=since, until=until,
+                      taken_ids=remote_ledger.remote_ids_since(since - timedelta(seconds=create_settle_s(settings))))
+
+
 def create_settle_s(settings: Settings) -> float:
     """How long after a create with unknown outcome it must appear in the list if it arrived."""
     return 2 * settings.video_api_timeout_s + CREATE_SETTLE_MARGIN_S
 
 
 def _confirm(submission, remote: RemoteVideo, by: str, job: ClaimedJob, settings: Settings) -> None:
-    remote_ledger.confirm(submission, remote, by=by, attempt=job.attempt, deadline_s=settings.video_poll_deadline_s,
-                          cost_per_second_usd=settings.video_cost_per_second_usd)
+    remote_ledger.confirm(submission, remote, by=by, attempt=job.attempt, settings=settings)
 
 
 def _poll_delay(hint_s: float | None, polls_so_far: int) -> float:
