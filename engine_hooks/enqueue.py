@@ -114,7 +114,7 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
             return job, True, None
         reuse_at_enqueue(job, donor)
         session.add_all([job, VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
-                                            detail={"reused_from_job_id": donor.id})])
+                                            detail={"reused_from_job_id": job.reused_from_job_id})])
         return job, False, None
 
 

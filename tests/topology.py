@@ -66,12 +66,16 @@ class Topology:
         return subprocess.run(self.commands[name], shell=True, env=self.env, cwd=ROOT, capture_output=True,
                               text=True, timeout=timeout_s)
 
-    def start(self, name: str) -> subprocess.Popen:
-        log = (self.log_dir / f"{name}.log").open("ab")
-        process = subprocess.Popen(self.commands[name], shell=True, env=self.env, cwd=ROOT, stdout=log,
+    def start(self, name: str, label: str | None = None) -> subprocess.Popen:
+        """Start process type `name`; a second one of the same type needs its own `label` (its node
+        name and log file)."""
+        label = label or name
+        command = self.commands[name].replace(f"--hostname={name}@", f"--hostname={label}@")
+        log = (self.log_dir / f"{label}.log").open("ab")
+        process = subprocess.Popen(command, shell=True, env=self.env, cwd=ROOT, stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        self.processes[name] = process
+        self.processes[label] = process
         return process
 
     def log_text(self, name: str) -> str:

@@ -125,6 +125,7 @@ def log_entry(event: VideoJobEvent, job: VideoJob, urls: JobUrls | None = None) 
         "error": f"{event.error_type}: {event.error_message}" if event.error_type else detail.get("reason"),
         "fallback_used": job.fallback_used if completed or event.event == "fallback" else False,
         "fallback_tier": detail.get("tier") if event.event == "fallback" else (job.fallback_tier if completed else None),
+        "fallback_kind": detail.get("kind") if event.event == "fallback" else None,
     }
 
 

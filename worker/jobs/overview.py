@@ -10,6 +10,9 @@ from sqlalchemy import func, select
 from worker.db.models import JobStatus, ProviderCircuitBreaker, VideoJob, utcnow
 from worker.db.session import session_scope
 from worker.remote.breaker import open_breakers
+from worker.remote.spending import Spend, spend
+from worker.remote.spending import render as render_spend
+from worker.settings import get_settings
 
 #: How many recent failures the overview lists.
 RECENT_ERRORS = 5
@@ -21,6 +24,7 @@ class Overview:
     oldest_unfinished: tuple[str, str, float] | None  # job id, status, age in seconds
     breakers: list[ProviderCircuitBreaker]
     recent_errors: list[tuple[str, datetime | None, str | None, str | None]]  # id, when, type, message
+    spend: Spend
 
 
 def overview() -> Overview:
@@ -40,7 +44,7 @@ def overview() -> Overview:
             .limit(RECENT_ERRORS)
         ).all()
     stuck = (oldest.id, oldest.status, (utcnow() - oldest.created_at).total_seconds()) if oldest else None
-    return Overview(counts, stuck, open_breakers(), [tuple(row) for row in errors])
+    return Overview(counts, stuck, open_breakers(), [tuple(row) for row in errors], spend(get_settings()))
 
 
 def render(view: Overview) -> str:
@@ -51,6 +55,7 @@ def render(view: Overview) -> str:
         lines.append(f"oldest unfinished: {job_id} ({status} for {age_s:.0f}s)")
     else:
         lines.append("oldest unfinished: none")
+    lines.extend(render_spend(view.spend))
     lines.append(f"circuit breakers open: {len(view.breakers)}")
     for breaker in view.breakers:
         lines.append(f"  {breaker.model} at {breaker.base_url} until {breaker.open_until.isoformat()}: {breaker.reason}")

@@ -208,9 +208,9 @@ def _int(value: str | None) -> int | None:
 
 
 def finished_twin(prompt_hash: str) -> VideoJob | None:
-    """A completed job that already made this video (read before paying for it again)."""
+    """A completed job that already made this video on its first tier (read before paying for it again)."""
     with session_scope() as session:
-        return reuse.finished_twin(session, prompt_hash)
+        return reuse.finished_twin(session, prompt_hash, first_tier_only=True)
 
 
 def remote_ids_since(since: datetime) -> frozenset[str]:

@@ -28,12 +28,16 @@ REUSED_COLUMNS = (
 )
 
 
-def finished_twin(session: Session, prompt_hash: str) -> VideoJob | None:
-    """The newest completed job whose video is identical (any user's); never a degraded one."""
-    return session.scalars(
-        select(VideoJob).where(VideoJob.prompt_hash == prompt_hash, REUSABLE)
-        .order_by(VideoJob.finished_at.desc()).limit(1)
-    ).first()
+def finished_twin(session: Session, prompt_hash: str, *, first_tier_only: bool = False) -> VideoJob | None:
+    """The newest completed job whose video is identical (any user's); never a degraded one.
+
+    `first_tier_only`: only a video made by the tier it was asked of, not by a fallback (a remote
+    job whose twin fell back tries the remote provider itself rather than take the fallback's video).
+    """
+    query = select(VideoJob).where(VideoJob.prompt_hash == prompt_hash, REUSABLE)
+    if first_tier_only:
+        query = query.where(VideoJob.fallback_used.is_(False))
+    return session.scalars(query.order_by(VideoJob.finished_at.desc()).limit(1)).first()
 
 
 def reuse_at_enqueue(job: VideoJob, donor: VideoJob) -> None:
@@ -41,7 +45,7 @@ def reuse_at_enqueue(job: VideoJob, donor: VideoJob) -> None:
     for column in REUSED_COLUMNS:
         setattr(job, column, getattr(donor, column))
     job.status = JobStatus.COMPLETED.value
-    job.reused_from_job_id = donor.id
+    job.reused_from_job_id = maker_of(donor)
     job.estimated_cost_usd = 0.0
     job.finished_at = job.started_at = utcnow()
     job.wait_seconds = 0.0
@@ -50,4 +54,9 @@ def reuse_at_enqueue(job: VideoJob, donor: VideoJob) -> None:
 def reused_outcome(donor: VideoJob) -> Outcome:
     """What a running job completes with when its twin made the video (`recorder.complete` writes it)."""
     return Outcome(**{name: getattr(donor, name) for name in Outcome.__dataclass_fields__ if name != "reused_from_job_id"},
-                   reused_from_job_id=donor.id)
+                   reused_from_job_id=maker_of(donor))
+
+
+def maker_of(donor: VideoJob) -> str:
+    """The job that made the video (a donor may itself have reused it)."""
+    return donor.reused_from_job_id or donor.id
