@@ -128,3 +128,26 @@ def test_a_lost_create_answer_on_a_server_that_cannot_list_is_never_paid_twice(g
     job = load_job(job_id)
     assert fake.jobs_created == 1 and sum(fake.create_calls.values()) == 1, "created once, never re-sent"
     assert job.fallback_used and job.provider == "local", [e.event for e in job.events]
+
+
+def test_a_lost_create_is_recognised_on_everything_it_sent_never_on_prompt_and_model_alone(fake):
+    from datetime import timedelta
+
+    from tests.fake_videos_api import API_KEY, MODEL
+    from worker.db.models import utcnow
+    from worker.remote.api import SentCreate, VideosApi
+
+    api = VideosApi(fake.base_url, API_KEY, 5)
+    intent_at = utcnow()
+    held, lost = (api.create(prompt="the same prompt", model=MODEL, seconds=8, size="1280x720",
+                             idempotency_key=f"k{n}") for n in range(2))
+    sent = SentCreate(prompt="the same prompt", model=MODEL, seconds=8, size="1280x720", intent_at=intent_at,
+                      since=intent_at - timedelta(seconds=60), until=intent_at + timedelta(seconds=60),
+                      taken_ids=frozenset({held.id}))
+    assert api.find(sent).id == lost.id, "the other listed twin belongs to another submission"
+    assert api.find(SentCreate(**{**sent.__dict__, "taken_ids": frozenset({held.id, lost.id})})) is None
+    assert api.find(SentCreate(**{**sent.__dict__, "seconds": 5})) is None, "asked for 5 s: not ours"
+    assert api.find(SentCreate(**{**sent.__dict__, "size": "1920x1080"})) is None
+    too_late = SentCreate(**{**sent.__dict__, "until": intent_at - timedelta(seconds=61),
+                             "since": intent_at - timedelta(seconds=120)})
+    assert api.find(too_late) is None, "created after the request could have arrived"

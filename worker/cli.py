@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="spendsense-video", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("migrate", help="apply database migrations to DATABASE_URL")
-    commands.add_parser("status", help="jobs per state, oldest unfinished job, spend against the caps, circuit breakers, recent failures")
+    commands.add_parser("status", help="jobs per state, oldest unfinished job, spend against the caps, "
+                                  "circuit breakers, recent failures")
     commands.add_parser("probe", help="check, for free, that VIDEO_API_BASE_URL speaks the Videos API")
     listing = commands.add_parser("list", help="recent jobs, newest first")
     listing.add_argument("--user", help="only this user's jobs")

@@ -220,7 +220,8 @@ class Settings(BaseSettings):
             raise ValueError(f"CELERY_BROKER_URL scheme {scheme!r} is not one of {', '.join(KNOWN_BROKER_SCHEMES)}")
         if self.video_provider == "openai":
             self._check_remote()
-        if self.video_cost_per_second_usd is None and (self.video_budget_usd_per_day or self.video_budget_usd_per_month):
+        capped = self.video_budget_usd_per_day or self.video_budget_usd_per_month
+        if capped and self.video_cost_per_second_usd is None:
             raise ValueError("a VIDEO_BUDGET_USD_PER_* cap needs VIDEO_COST_PER_SECOND_USD: without a price "
                              "the spend cannot be measured, so the cap could not hold")
         return self

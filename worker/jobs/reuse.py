@@ -53,8 +53,8 @@ def reuse_at_enqueue(job: VideoJob, donor: VideoJob) -> None:
 
 def reused_outcome(donor: VideoJob) -> Outcome:
     """What a running job completes with when its twin made the video (`recorder.complete` writes it)."""
-    return Outcome(**{name: getattr(donor, name) for name in Outcome.__dataclass_fields__ if name != "reused_from_job_id"},
-                   reused_from_job_id=maker_of(donor))
+    facts = {name: getattr(donor, name) for name in Outcome.__dataclass_fields__ if name != "reused_from_job_id"}
+    return Outcome(**facts, reused_from_job_id=maker_of(donor))
 
 
 def maker_of(donor: VideoJob) -> str:

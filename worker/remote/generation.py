@@ -170,10 +170,11 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, stat
 def _sent(job: ClaimedJob, submission, settings: Settings) -> SentCreate:
     """The lost create as the server would list it, and the window it could have arrived in."""
     skew = timedelta(seconds=LOOKUP_CLOCK_SKEW_S)
-    since, until = submission.intent_at - skew, submission.intent_at + timedelta(seconds=create_settle_s(settings)) + skew
+    settle = timedelta(seconds=create_settle_s(settings))
+    since, until = submission.intent_at - skew, submission.intent_at + settle + skew
     return SentCreate(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
                       size=settings.video_size, intent_at=submission.intent_at, since=since, until=until,
-                      taken_ids=remote_ledger.remote_ids_since(since - timedelta(seconds=create_settle_s(settings))))
+                      taken_ids=remote_ledger.remote_ids_since(since - settle))
 
 
 def create_settle_s(settings: Settings) -> float:

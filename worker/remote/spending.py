@@ -26,7 +26,8 @@ SUBMISSION_LOCK_KEY = 0x5350454E44
 #: Sums are of floats: a cap is reached when the spend is within this of it.
 EPSILON_USD = 1e-6
 #: Submissions that were, or may have been, paid for.
-COUNTED = or_(VideoRemoteSubmission.confirmed_by.is_(None), VideoRemoteSubmission.confirmed_by.in_(("created", "found")))
+COUNTED = or_(VideoRemoteSubmission.confirmed_by.is_(None),
+              VideoRemoteSubmission.confirmed_by.in_(("created", "found")))
 
 
 @dataclass(frozen=True)
