@@ -13,7 +13,9 @@ from tests.factories import enqueue_one, events, load_job, queued_job, wait_for_
 from worker.db.models import JobStatus
 from worker.db.session import session_scope
 from worker.jobs import remote_ledger
-from worker.remote.twins import TwinInFlight
+from worker.jobs.recorder import record_fallback
+from worker.remote.api import RemoteVideo
+from worker.remote.twins import TwinFinished, TwinInFlight
 from worker.settings import reload_settings
 from tests.test_spending import remote_env
 
@@ -78,3 +80,35 @@ def test_when_the_twin_fails_remotely_a_waiting_job_takes_over_and_pays_once_mor
     rows = [load_job(job_id) for job_id in jobs]
     assert [(row.fallback_tier, row.reused_from_job_id) for row in rows] == [("local", None)] * 2
     assert "waiting_for_twin" in [name for name, _ in events(jobs[1])]
+
+
+def test_a_twin_that_finished_before_the_look_is_shared_not_paid_again(remote):
+    first, second = twins(2)
+    hash_ = load_job(first).prompt_hash
+    remote_ledger.record_intent(first, hash_, remote, 1)
+    with session_scope() as session:  # it finished between the waiting job's two looks
+        session.get_one(remote_ledger.VideoJob, first).status = JobStatus.COMPLETED.value
+    shared = remote_ledger.record_intent(second, hash_, remote, 1)
+    assert isinstance(shared, TwinFinished) and shared.donor.id == first
+
+
+def test_a_twin_whose_server_job_was_forgotten_is_no_maker(remote):
+    first, second = twins(2)
+    hash_ = load_job(first).prompt_hash
+    submission = remote_ledger.record_intent(first, hash_, remote, 1)
+    remote_ledger.confirm(submission, RemoteVideo("video_1", "queued", 0, "m", "8", "1280x720", None, 0, None, None),
+                          by="created", attempt=1, settings=remote)
+    assert remote_ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
+    remote_ledger.forget(first, "server restarted", 1)  # it will submit again, or wait itself
+    assert not isinstance(remote_ledger.record_intent(second, hash_, remote, 1), TwinInFlight)
+
+
+def test_a_waiting_job_that_falls_back_stops_waiting(remote):
+    first, second = twins(2)
+    hash_ = load_job(first).prompt_hash
+    remote_ledger.record_intent(first, hash_, remote, 1)
+    assert remote_ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
+    remote_ledger.record_twin_wait(second, first, 1)
+    assert load_job(second).twin_job_id == first
+    record_fallback(second, tier="local", reason="budget: …", kind="budget", attempt=1)
+    assert load_job(second).twin_job_id is None, "its next deliveries are attempts again, not checks"

@@ -18,6 +18,10 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('video_remote_submissions') as batch:
         batch.add_column(sa.Column('cost_usd', sa.Float(), nullable=True))
+    # Submissions made before the caps existed count at the cost their job recorded, so this
+    # month's spend is right from the first day of a cap.
+    op.execute("UPDATE video_remote_submissions SET cost_usd = (SELECT j.estimated_cost_usd FROM video_jobs j "
+               "WHERE j.id = video_remote_submissions.job_id AND j.remote_id = video_remote_submissions.remote_id)")
     op.create_index('ix_video_remote_submissions_intent_at', 'video_remote_submissions', ['intent_at'])
     with op.batch_alter_table('video_jobs') as batch:
         batch.add_column(sa.Column('twin_job_id', sa.String(length=36), nullable=True))

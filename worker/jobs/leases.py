@@ -69,8 +69,9 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
     dying mid-check delays the job by that much, not by a whole task time limit.
     """
     now = utcnow()
-    # The server renders, or a twin does: this delivery only checks on it.
-    polling = or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None))
+    # The server renders, or a twin does: this delivery only checks on it (until the job falls back).
+    polling = and_(VideoJob.fallback_tier.is_(None),
+                   or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None)))
     with session_scope() as session:
         claimable = or_(
             VideoJob.status == JobStatus.QUEUED.value,
@@ -97,7 +98,7 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
             return None
         if job.wait_seconds is None:
             job.wait_seconds = round((now - job.created_at).total_seconds(), 3)
-        is_poll = job.remote_id is not None or job.twin_job_id is not None
+        is_poll = job.fallback_tier is None and (job.remote_id is not None or job.twin_job_id is not None)
         if not is_poll:
             session.add(make_event(job_id, "started", JobStatus.RUNNING, job.attempt))
         return ClaimedJob(

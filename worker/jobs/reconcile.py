@@ -96,7 +96,8 @@ def abandoned_running(settings: Settings, now):
     next check, whose message may wait behind a backlog: it is re-sent only once also quiet for
     VIDEO_STUCK_AFTER_S."""
     lease_ended = or_(VideoJob.lease_expires_at.is_(None), VideoJob.lease_expires_at < now)
-    between_checks = or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None))
+    between_checks = and_(VideoJob.fallback_tier.is_(None),
+                          or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None)))
     return and_(
         VideoJob.status == JobStatus.RUNNING.value, lease_ended,
         or_(~between_checks, VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s)),

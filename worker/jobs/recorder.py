@@ -62,7 +62,7 @@ def record_fallback(job_id: str, *, tier: str, reason: str, kind: str, attempt: 
         session.execute(
             update(VideoJob).where(VideoJob.id == job_id)
             .values(fallback_used=True, fallback_tier=tier, fallback_reason=reason[:MAX_ERROR_CHARS],
-                    updated_at=utcnow())
+                    twin_job_id=None, updated_at=utcnow())
         )
         session.add(make_event(job_id, "fallback", JobStatus.RUNNING, attempt,
                                detail={"tier": tier, "kind": kind, "reason": reason[:MAX_ERROR_CHARS]}))

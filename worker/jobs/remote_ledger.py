@@ -19,7 +19,7 @@ from worker.jobs import reuse
 from worker.jobs.recorder import make_event
 from worker.remote import spending
 from worker.remote.api import RemoteVideo
-from worker.remote.twins import TwinInFlight, twin_in_flight
+from worker.remote.twins import TwinFinished, TwinInFlight, twin_in_flight
 from worker.settings import Settings
 
 
@@ -71,9 +71,10 @@ def submitted_at(job_id: str) -> datetime | None:
                               .where(VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.remote_id == remote_id))
 
 
-def record_intent(job_id: str, prompt_hash: str, settings: Settings, attempt: int) -> Submission | TwinInFlight:
-    """Commit the intent to create the job's next submission, reserving its cost, unless a twin is
-    already making this video (then nothing is written).
+def record_intent(job_id: str, prompt_hash: str, settings: Settings,
+                  attempt: int) -> Submission | TwinInFlight | TwinFinished:
+    """Commit the intent to create the job's next submission, reserving its cost, unless a twin has
+    made, or is making, this video (then nothing is written).
 
     One such decision runs at a time (`spending.serialize_submissions`; on SQLite, the write lock
     the intent's insert takes), so twins and spending caps hold across workers.
@@ -92,17 +93,20 @@ def record_intent(job_id: str, prompt_hash: str, settings: Settings, attempt: in
                                         cost_usd=spending.price_usd(settings.video_seconds, settings))
             session.add(row)
             session.flush()  # on SQLite this takes the write lock, held until the commit
+            if (donor := reuse.finished_twin(session, prompt_hash, first_tier_only=True)) is not None:
+                session.expunge(donor)  # loaded; the rollback below must not expire it
+                raise _Twin(TwinFinished(donor))
             if twin := twin_in_flight(session, job_id, prompt_hash, base_url, model):
-                raise _Twin(twin)
+                raise _Twin(TwinInFlight(twin))
             spending.check_caps(session, settings, row.intent_at)
             session.execute(update(VideoJob).where(VideoJob.id == job_id, VideoJob.twin_job_id.is_not(None))
-                            .values(twin_job_id=None))  # it makes its own video now
+                            .values(twin_job_id=None, poll_count=0))  # it makes its own video now
             session.add(make_event(job_id, "submitting", JobStatus.RUNNING, attempt,
                                    detail={"idempotency_key": row.idempotency_key, "model": model,
                                            "cost_usd": row.cost_usd}))
             return _submission(row)
     except _Twin as twin:
-        return TwinInFlight(twin.job_id)
+        return twin.verdict
 
 
 def record_twin_wait(job_id: str, twin_id: str, attempt: int) -> int:
@@ -120,11 +124,11 @@ def record_twin_wait(job_id: str, twin_id: str, attempt: int) -> int:
 
 
 class _Twin(Exception):
-    """Abandons the intent's transaction: a twin is already making the video."""
+    """Abandons the intent's transaction: a twin made, or is making, the video."""
 
-    def __init__(self, job_id: str) -> None:
-        super().__init__(job_id)
-        self.job_id = job_id
+    def __init__(self, verdict: TwinInFlight | TwinFinished) -> None:
+        super().__init__(verdict)
+        self.verdict = verdict
 
 
 def confirm(submission: Submission, remote: RemoteVideo, *, by: str, attempt: int, settings: Settings) -> None:
@@ -207,10 +211,13 @@ def _int(value: str | None) -> int | None:
         return None
 
 
-def finished_twin(prompt_hash: str) -> VideoJob | None:
-    """A completed job that already made this video on its first tier (read before paying for it again)."""
+def record_resend(submission: Submission) -> Submission:
+    """The create of unknown outcome never showed up: it is sent again under its key, from now. The
+    lookup window and the settle wait run from the latest send."""
     with session_scope() as session:
-        return reuse.finished_twin(session, prompt_hash, first_tier_only=True)
+        row = session.get_one(VideoRemoteSubmission, submission.id)
+        row.intent_at = utcnow()
+        return _submission(row)
 
 
 def remote_ids_since(since: datetime) -> frozenset[str]:

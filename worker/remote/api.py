@@ -80,7 +80,15 @@ class SentCreate:
 
     def matches(self, video: RemoteVideo) -> bool:
         return (video.prompt == self.prompt and video.model == self.model
-                and video.seconds in ("None", str(self.seconds)) and video.size in ("None", self.size))
+                and (video.seconds == "None" or _number(video.seconds) == self.seconds)
+                and video.size in ("None", self.size))
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _nearest(matches: list[RemoteVideo], sent: SentCreate) -> RemoteVideo | None:

@@ -26,7 +26,7 @@ from worker.providers.base import ProducedVideo
 from worker.remote.api import RemoteGone, RemoteVideo, SentCreate, VideosApi
 from worker.remote.breaker import open_breaker_reason, trip
 from worker.remote.sunsets import sunset_message
-from worker.remote.twins import TwinInFlight
+from worker.remote.twins import TwinFinished, TwinInFlight
 from worker.render.stills import is_image, still_from_video
 from worker.settings import Settings
 
@@ -136,6 +136,7 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, stat
                                              attempt=job.attempt)
             return Pending(look_again_s)
         # Not listed long after the request could have arrived: it never did. Send it, same key.
+        submission = remote_ledger.record_resend(submission)
     else:
         if message := sunset_message(settings.video_model):
             raise FallbackNeeded(message, kind="sunset")
@@ -144,12 +145,12 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, stat
         if state.submissions >= MAX_SUBMISSIONS_PER_JOB:
             raise FallbackNeeded(f"server lost the job {state.submissions} times; not paying again",
                                  kind="forgotten")
-        if state.submissions == 0 and (donor := remote_ledger.finished_twin(job.prompt_hash)) is not None:
-            return Shared(donor)
         try:
             submission = remote_ledger.record_intent(job.id, job.prompt_hash, settings, job.attempt)
         except IntegrityError:
             raise FallbackNeeded("another worker recorded this submission first", kind="permanent") from None
+        if isinstance(submission, TwinFinished):
+            return Shared(submission.donor)
         if isinstance(submission, TwinInFlight):
             looks = remote_ledger.record_twin_wait(job.id, submission.job_id, job.attempt)
             return Pending(_poll_delay(None, looks))

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from worker.db.models import JobStatus, VideoJob, VideoRemoteSubmission
-from worker.remote.spending import COUNTED
 
 _LIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
@@ -29,14 +28,26 @@ class TwinInFlight:
     job_id: str
 
 
+@dataclass(frozen=True)
+class TwinFinished:
+    """A job that made this video on its first tier; take it, at no cost."""
+
+    donor: VideoJob
+
+
 def twin_in_flight(session: Session, job_id: str, prompt_hash: str, base_url: str, model: str) -> str | None:
-    """The id of the live twin whose paid submission will make this video, if there is one."""
+    """The id of the live twin whose paid submission will make this video, if there is one.
+
+    Only a maker counts: a twin with a server job (`remote_id`) or a create of unknown outcome, not
+    one that is itself waiting (two waiters must never wait on each other)."""
     return session.scalar(
         select(VideoJob.id)
         .join(VideoRemoteSubmission, VideoRemoteSubmission.job_id == VideoJob.id)
         .where(VideoJob.prompt_hash == prompt_hash, VideoJob.id != job_id, VideoJob.status.in_(_LIVE),
-               VideoJob.fallback_tier.is_(None), VideoRemoteSubmission.base_url == base_url,
-               VideoRemoteSubmission.model == model, COUNTED)
+               VideoJob.fallback_tier.is_(None), VideoJob.twin_job_id.is_(None),
+               VideoRemoteSubmission.base_url == base_url, VideoRemoteSubmission.model == model,
+               or_(VideoRemoteSubmission.confirmed_by.is_(None),
+                   and_(VideoJob.remote_id.is_not(None), VideoRemoteSubmission.remote_id == VideoJob.remote_id)))
         .order_by(VideoRemoteSubmission.intent_at)
         .limit(1)
     )
