@@ -24,7 +24,8 @@ from worker.prompts.captions import description, webvtt
 from worker.providers import ProducedVideo, VideoRequest, get_provider
 from worker.providers.local import draw_poster
 from worker.remote import generation
-from worker.remote.generation import Pending, Shared
+from worker.remote.generation import Pending
+from worker.remote.twins import TwinFinished
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import Settings
 from worker.storage import ObjectStore, get_store, scratch_directory, store_file
@@ -54,7 +55,7 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
                 step = generation.advance(job, settings, workdir)
                 if isinstance(step, Pending):
                     return step
-                if isinstance(step, Shared):
+                if isinstance(step, TwinFinished):
                     log.info("job %s: its twin %s made the same video; sharing it", job.id, step.donor.id)
                     return reused_outcome(step.donor)
                 # A remote video's generation time runs from its submission, not from this check.

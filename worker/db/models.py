@@ -35,6 +35,8 @@ class JobStatus(str, enum.Enum):
 
 
 TERMINAL_STATES = (JobStatus.COMPLETED, JobStatus.FAILED)
+#: The stored status of a job that is not finished.
+LIVE_STATUSES = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 #: The last tier of the fallback chain: a poster, no video. A job completed on it is *degraded*:
 #: never reused for another request, reported to the engine as `degraded`, and taken back up by
 #: `retry` or a new request for it.

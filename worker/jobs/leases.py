@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: Attempts (not polls) a job may start; more means its workers keep dying mid-job.
 MAX_ATTEMPTS = 8
+#: A job the server renders, or whose twin does: its deliveries only check on it (until it falls back).
+BETWEEN_CHECKS = and_(VideoJob.fallback_tier.is_(None),
+                      or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None)))
 #: A poll message may claim its job this long before the poll is due (timers are not exact).
 POLL_LEASE_MARGIN_S = 1.0
 
@@ -69,9 +72,7 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
     dying mid-check delays the job by that much, not by a whole task time limit.
     """
     now = utcnow()
-    # The server renders, or a twin does: this delivery only checks on it (until the job falls back).
-    polling = and_(VideoJob.fallback_tier.is_(None),
-                   or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None)))
+    polling = BETWEEN_CHECKS
     with session_scope() as session:
         claimable = or_(
             VideoJob.status == JobStatus.QUEUED.value,

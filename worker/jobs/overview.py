@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from worker.db.models import JobStatus, ProviderCircuitBreaker, VideoJob, utcnow
+from worker.db.models import LIVE_STATUSES, JobStatus, ProviderCircuitBreaker, VideoJob, utcnow
 from worker.db.session import session_scope
 from worker.remote.breaker import open_breakers
 from worker.remote.spending import Spend, spend
@@ -33,7 +33,7 @@ def overview() -> Overview:
         counts.update(dict(session.execute(select(VideoJob.status, func.count()).group_by(VideoJob.status)).all()))
         oldest = session.execute(
             select(VideoJob.id, VideoJob.status, VideoJob.created_at)
-            .where(VideoJob.status.in_((JobStatus.QUEUED.value, JobStatus.RUNNING.value)))
+            .where(VideoJob.status.in_(LIVE_STATUSES))
             .order_by(VideoJob.created_at)
             .limit(1)
         ).first()

@@ -28,6 +28,7 @@ from sqlalchemy import and_, func, or_, select
 
 from worker.db.models import POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
+from worker.jobs.leases import BETWEEN_CHECKS
 from worker.jobs.recorder import make_event, requeue
 from worker.settings import Settings
 from worker.storage import get_store, remove_abandoned_scratch
@@ -96,8 +97,7 @@ def abandoned_running(settings: Settings, now):
     next check, whose message may wait behind a backlog: it is re-sent only once also quiet for
     VIDEO_STUCK_AFTER_S."""
     lease_ended = or_(VideoJob.lease_expires_at.is_(None), VideoJob.lease_expires_at < now)
-    between_checks = and_(VideoJob.fallback_tier.is_(None),
-                          or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None)))
+    between_checks = BETWEEN_CHECKS
     return and_(
         VideoJob.status == JobStatus.RUNNING.value, lease_ended,
         or_(~between_checks, VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s)),

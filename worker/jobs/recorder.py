@@ -19,14 +19,13 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from worker.db.models import POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
+from worker.db.models import LIVE_STATUSES, POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 
 log = logging.getLogger(__name__)
 
 #: Longest error message kept; enough to debug, short enough for a trace.
 MAX_ERROR_CHARS = 2000
-_LIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 #: The event of a job that made its video but could not store it (see `record_storage_wait`).
 STORAGE_WAIT_EVENT = "storage_unavailable"
 
@@ -123,7 +122,7 @@ def fail(job_id: str, error: BaseException, *, attempt: int, event: str = "faile
     """queued|running → failed, keeping the error's type and message."""
     with session_scope() as session:
         return _transition(
-            session, job_id, _LIVE, JobStatus.FAILED, event, attempt,
+            session, job_id, LIVE_STATUSES, JobStatus.FAILED, event, attempt,
             {"finished_at": utcnow(), "lease_expires_at": None, **_error_fields(error)}, error=error,
         )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 
 from worker.db.models import JobStatus, VideoJob, VideoRemoteSubmission, utcnow
 from worker.db.session import session_scope
@@ -47,11 +47,7 @@ def remote_state(job_id: str) -> RemoteState:
     with session_scope() as session:
         job = session.get_one(VideoJob, job_id)
         count = session.scalar(
-            select(func.count()).where(
-                VideoRemoteSubmission.job_id == job_id,
-                or_(VideoRemoteSubmission.confirmed_by.is_(None),
-                    VideoRemoteSubmission.confirmed_by.in_(("created", "found"))),
-            )
+            select(func.count()).where(VideoRemoteSubmission.job_id == job_id, spending.COUNTED)
         ) or 0
         pending = session.scalar(
             select(VideoRemoteSubmission)
@@ -67,8 +63,8 @@ def submitted_at(job_id: str) -> datetime | None:
     """When the create behind the job's remote id was about to be sent (read once, when the video is done)."""
     remote_id = select(VideoJob.remote_id).where(VideoJob.id == job_id).scalar_subquery()
     with session_scope() as session:
-        return session.scalar(select(func.min(VideoRemoteSubmission.intent_at))
-                              .where(VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.remote_id == remote_id))
+        return session.scalar(select(func.min(VideoRemoteSubmission.intent_at)).where(
+            VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.remote_id == remote_id))
 
 
 def record_intent(job_id: str, prompt_hash: str, settings: Settings,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from worker.db.models import VideoJob, utcnow
+from worker.db.models import utcnow
 from worker.errors import FallbackNeeded, RemoteJobForgotten, RemoteRetryable
 from worker.jobs import remote_ledger
 from worker.jobs.leases import ClaimedJob
@@ -51,20 +51,13 @@ class Pending:
 
 
 @dataclass(frozen=True)
-class Shared:
-    """A twin made this job's video (`worker.remote.twins`); the job takes it, and pays nothing."""
-
-    donor: VideoJob
-
-
-@dataclass(frozen=True)
 class Downloaded:
     produced: ProducedVideo
     remote: RemoteVideo
     submitted_at: datetime  # generation time runs from here to the stored result
 
 
-def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded | Shared:
+def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded | TwinFinished:
     """One step of the job's remote life. Raises FallbackNeeded or RemoteRetryable."""
     base_url, model = settings.video_api_base_url, settings.video_model
     api = VideosApi.shared(base_url, settings.video_api_key.get_secret_value(), settings.video_api_timeout_s)
@@ -76,12 +69,13 @@ def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Dow
         raise
 
 
-def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded | Shared:
+def _step(api: VideosApi, job: ClaimedJob, settings: Settings,
+          workdir: Path) -> Pending | Downloaded | TwinFinished:
     state = remote_ledger.remote_state(job.id)
     hint = None
     if state.remote_id is None:
         remote = _submit_or_recover(api, job, settings, state)
-        if isinstance(remote, (Pending, Shared)):
+        if isinstance(remote, (Pending, TwinFinished)):
             return remote
     else:
         if state.poll_deadline_at is None:  # re-queued by an operator: a fresh deadline
@@ -94,7 +88,7 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
         except RemoteJobForgotten as exc:
             remote_ledger.forget(job.id, str(exc), job.attempt)
             remote = _submit_or_recover(api, job, settings, remote_ledger.remote_state(job.id))
-            if isinstance(remote, (Pending, Shared)):
+            if isinstance(remote, (Pending, TwinFinished)):
                 return remote
     if remote_ledger.record_poll(job.id, remote, job.attempt):  # one line per state change, not per check
         log.info("job %s: the remote video is %s", job.id, remote.status.replace("_", " "))
@@ -114,7 +108,8 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) ->
                       remote_ledger.submitted_at(job.id) or utcnow())
 
 
-def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, state) -> RemoteVideo | Pending | Shared:
+def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings,
+                       state) -> RemoteVideo | Pending | TwinFinished:
     """Create the remote job at most once per submission; an unknown outcome is looked up, not repaid.
 
     A job whose twin made, or is making, the same video takes the twin's video instead of paying.
@@ -150,7 +145,7 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings, stat
         except IntegrityError:
             raise FallbackNeeded("another worker recorded this submission first", kind="permanent") from None
         if isinstance(submission, TwinFinished):
-            return Shared(submission.donor)
+            return submission
         if isinstance(submission, TwinInFlight):
             looks = remote_ledger.record_twin_wait(job.id, submission.job_id, job.attempt)
             return Pending(_poll_delay(None, looks))

@@ -25,9 +25,10 @@ from worker.settings import Settings
 SUBMISSION_LOCK_KEY = 0x5350454E44
 #: Sums are of floats: a cap is reached when the spend is within this of it.
 EPSILON_USD = 1e-6
-#: Submissions that were, or may have been, paid for.
-COUNTED = or_(VideoRemoteSubmission.confirmed_by.is_(None),
-              VideoRemoteSubmission.confirmed_by.in_(("created", "found")))
+#: Submissions that were paid for (the server answered, or listed the job after a crash).
+PAID = VideoRemoteSubmission.confirmed_by.in_(("created", "found"))
+#: Submissions that were, or may have been, paid for (outcome unknown counts as paid).
+COUNTED = or_(VideoRemoteSubmission.confirmed_by.is_(None), PAID)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def spend(settings: Settings) -> Spend:
     day_start, month_start = period_starts(now)
     with session_scope() as session:
         paid_today = session.scalar(select(func.count()).where(
-            VideoRemoteSubmission.intent_at >= day_start, VideoRemoteSubmission.confirmed_by.in_(("created", "found"))))
+            VideoRemoteSubmission.intent_at >= day_start, PAID))
         reused_today = session.scalar(select(func.count()).where(
             VideoJob.reused_from_job_id.is_not(None), VideoJob.finished_at >= day_start))
         return Spend(_spent_since(session, day_start), _spent_since(session, month_start),

@@ -16,10 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from worker.db.models import JobStatus, VideoJob, VideoRemoteSubmission
-
-_LIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-
+from worker.db.models import LIVE_STATUSES, VideoJob, VideoRemoteSubmission
 
 @dataclass(frozen=True)
 class TwinInFlight:
@@ -43,7 +40,7 @@ def twin_in_flight(session: Session, job_id: str, prompt_hash: str, base_url: st
     return session.scalar(
         select(VideoJob.id)
         .join(VideoRemoteSubmission, VideoRemoteSubmission.job_id == VideoJob.id)
-        .where(VideoJob.prompt_hash == prompt_hash, VideoJob.id != job_id, VideoJob.status.in_(_LIVE),
+        .where(VideoJob.prompt_hash == prompt_hash, VideoJob.id != job_id, VideoJob.status.in_(LIVE_STATUSES),
                VideoJob.fallback_tier.is_(None), VideoJob.twin_job_id.is_(None),
                VideoRemoteSubmission.base_url == base_url, VideoRemoteSubmission.model == model,
                or_(VideoRemoteSubmission.confirmed_by.is_(None),
