@@ -40,15 +40,30 @@ WARM_UP_CONTEXT = {"signals": {"credit_max_util_pct": 73.0}, "accounts": [
      "balance_limit": 1000.0, "iso_currency_code": "USD"}]}
 
 
-def _read_settings_at_import() -> None:
-    """The engine imports the hooks at its start-up: read the settings then, not in its first request."""
+def _prepare_at_import() -> None:
+    """The engine imports the hooks at its start-up: read the settings then, not in its first request,
+    and, with the feature on, load the code the calls run (SQLAlchemy, Celery, the broker's
+    transport, currency data: several hundred ms). Loaded inside a first request instead, it would
+    run on a hook thread, overrun the budget, and hold import locks the engine's thread then waits
+    for. No I/O here: connecting is `warm_up`'s job."""
     try:
+        if not feature_enabled():
+            return
         get_settings()
+        import engine_hooks.enqueue  # noqa: F401  (the database code a call runs)
+        import worker.db.schema  # noqa: F401
+        import worker.traces  # noqa: F401
+        from worker.messages import prepare_publishing
+
+        prepare_publishing()
+        job_spec(WARM_UP_USER, "High Utilization", VIDEO_TOPIC, WARM_UP_CONTEXT)
     except SettingsError:
         pass  # explained where it matters, at the first call: on the recommendations and in the log
+    except Exception as exc:  # the engine's start-up must not fail because of videos
+        log.warning("video hooks not prepared at import: %s", describe(exc))
 
 
-_read_settings_at_import()
+_prepare_at_import()
 
 
 def warm_up() -> bool:

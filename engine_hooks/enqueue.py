@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from engine_hooks.inputs import JobSpec
 from worker.db.models import JobStatus, VideoJob, VideoJobEvent, utcnow
-from worker.db.session import session_scope
+from worker.db.session import autocommit_session, get_engine, session_scope
 from worker.jobs import reader, recorder
 from worker.jobs.reuse import REUSABLE, finished_twin, reuse_at_enqueue
 from worker.messages import publish_job
@@ -80,9 +80,11 @@ def rehearse(spec: JobSpec) -> None:
     """Run a new job's insert and a log read for `spec`, then roll both back: nothing is written, and
     the first real request finds its statements compiled (for `engine_hooks.warm_up`)."""
     with session_scope() as session:
-        _insert_if_new(session, _new_row_values(spec))
+        _insert(session, _new_row_values(spec))
         reader.user_events(spec.user_id, session)
         session.rollback()
+    with autocommit_session() as session:
+        reader.user_events(spec.user_id, session)
 
 
 def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobEvent, VideoJob]] | None]:
@@ -90,32 +92,51 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
 
     Returns the job, whether to publish it, and the user's whole log when it is known.
     A request this process has already seen skips the insert attempt (its job almost surely
-    exists); if the job has gone since, the slower path writes it again.
+    exists). Only a job to re-queue, or one that is missing after all, takes a transaction
+    that reads the log again and writes.
     """
-    with session_scope() as session:
-        values = _new_row_values(spec)
-        earlier_jobs = None if _seen_here(spec.idempotency_key) else _insert_if_new(session, values)
+    values = _new_row_values(spec)
+    if not _seen_here(spec.idempotency_key):
+        earlier_jobs = _insert_if_new(values)
         if earlier_jobs is not None:
             job = VideoJob(**values)
             queued = VideoJobEvent(job_id=job.id, created_at=job.created_at, **_QUEUED_EVENT)
             return job, True, ([(queued, job)] if earlier_jobs == 0 else None)
-        whole_log = reader.user_events(spec.user_id, session)
-        job = next((job for _, job in whole_log if job.idempotency_key == spec.idempotency_key), None)
-        if job is not None:
-            if (job.status == JobStatus.FAILED.value or job.is_degraded) and \
-                    recorder.requeue(session, job.id, "requested again"):
-                session.refresh(job)
-                return job, True, None
-            return job, False, whole_log
-        job = VideoJob(**values)
-        donor = finished_twin(session, spec.prompt_hash)
-        if donor is None:
-            session.add_all([job, VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0)])
+    whole_log = reader.user_events(spec.user_id)  # one statement, no transaction around it
+    job = _request_job(whole_log, spec)
+    if job is not None and not _wants_requeue(job):
+        return job, False, whole_log
+    with session_scope() as session:
+        return _requeue_or_create(session, spec, values)
+
+
+def _requeue_or_create(session: Session, spec: JobSpec, values: dict[str, Any]) -> tuple[VideoJob, bool, None]:
+    """In one transaction: re-queue this request's failed job, or write the job it lacks (sharing a
+    finished twin's video when there is one)."""
+    job = _request_job(reader.user_events(spec.user_id, session), spec)
+    if job is not None:
+        if _wants_requeue(job) and recorder.requeue(session, job.id, "requested again"):
+            session.refresh(job)
             return job, True, None
-        reuse_at_enqueue(job, donor)
-        session.add_all([job, VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
-                                            detail={"reused_from_job_id": job.reused_from_job_id})])
         return job, False, None
+    job = VideoJob(**values)
+    donor = finished_twin(session, spec.prompt_hash)
+    if donor is None:
+        session.add_all([job, VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0)])
+        return job, True, None
+    reuse_at_enqueue(job, donor)
+    session.add_all([job, VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
+                                        detail={"reused_from_job_id": job.reused_from_job_id})])
+    return job, False, None
+
+
+def _request_job(whole_log: list[tuple[VideoJobEvent, VideoJob]], spec: JobSpec) -> VideoJob | None:
+    return next((job for _, job in whole_log if job.idempotency_key == spec.idempotency_key), None)
+
+
+def _wants_requeue(job: VideoJob) -> bool:
+    """Asked for again after it failed, or after it ended with only a poster."""
+    return job.status == JobStatus.FAILED.value or job.is_degraded
 
 
 def _new_row_values(spec: JobSpec) -> dict[str, Any]:
@@ -130,11 +151,21 @@ def _new_row_values(spec: JobSpec) -> dict[str, Any]:
     )
 
 
-def _insert_if_new(session: Session, values: dict[str, Any]) -> int | None:
+def _insert_if_new(values: dict[str, Any]) -> int | None:
     """Write the job and its `queued` event unless this request's job or a finished twin exists.
 
-    Returns None when nothing was written, else how many other jobs the user has.
+    On PostgreSQL that is one statement, sent on its own (one round trip, no BEGIN or COMMIT);
+    SQLite takes a short transaction. Returns None when nothing was written, else how many other
+    jobs the user has.
     """
+    if get_engine().dialect.name == "postgresql":
+        with autocommit_session() as session:
+            return _insert(session, values)
+    with session_scope() as session:
+        return _insert(session, values)
+
+
+def _insert(session: Session, values: dict[str, Any]) -> int | None:
     dialect = session.get_bind().dialect.name
     statement, with_event = _insert_statement(dialect, tuple(values))
     row = session.execute(statement, values).first()

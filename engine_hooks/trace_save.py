@@ -17,9 +17,10 @@ from typing import Any
 from engine_hooks import fresh_logs
 from engine_hooks.budget import DATABASE, sick, within_budget
 from engine_hooks.failures import describe, failure_code
-from engine_hooks.outcomes import error_text
+from engine_hooks.outcomes import EngineStatus, error_text
 from worker.settings import SettingsError, feature_enabled, get_settings
-from worker.trace_files import recommendations_of, trace_file, trace_write_lock, write_json_atomically
+from worker.trace_files import (TraceLockTimeout, recommendations_of, trace_file, trace_write_lock,
+                                write_json_atomically)
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,19 @@ def save_trace(trace: dict[str, Any], path: str | Path | None = None) -> Path:
 
 def _attach(trace: dict[str, Any], settings, started: float, known_log: list | None = None) -> None:
     """Fill the video fields (from `known_log`, or from the database within what is left of the
-    budget), or say they could not be read."""
+    budget), or say they could not be read. A job this request could not hand to the broker stays
+    `unavailable`, though its row says queued until the background publish gives up or gets through:
+    queued would promise a message that may not exist (the worker's or the reconciler's rewrite
+    brings the truth)."""
+    not_handed_over = [(rec, rec.get("video_error")) for rec in recommendations_of(trace) if isinstance(rec, dict)
+                       and rec.get("video_job_id") and rec.get("video_status") == EngineStatus.UNAVAILABLE.value]
+    _fill(trace, settings, started, known_log)
+    for rec, error in not_handed_over:
+        if rec.get("video_status") == EngineStatus.QUEUED.value:
+            rec["video_status"], rec["video_error"] = EngineStatus.UNAVAILABLE.value, error
+
+
+def _fill(trace: dict[str, Any], settings, started: float, known_log: list | None) -> None:
     if known_log is not None:  # what enqueue_videos found or wrote a moment ago: nothing to read
         from worker.traces import apply_video_fields
 
@@ -102,8 +115,6 @@ def _attach_and_write(path: Path, trace: dict[str, Any], settings, started: floa
     same file lands wholly before or wholly after ours. The lock is waited for within the budget;
     if it is still held, the trace is written anyway (the worker's rewrite or the reconciler brings
     its video fields up to date)."""
-    from filelock import Timeout
-
     remaining_s = max(settings.hook_budget_ms / 1000 - (time.monotonic() - started), 0.0)
     try:
         with trace_write_lock(path, timeout_s=remaining_s):
@@ -111,7 +122,7 @@ def _attach_and_write(path: Path, trace: dict[str, Any], settings, started: floa
                                                               _modified_at(path)))
             write_json_atomically(path, trace, durable=False)
             return
-    except Timeout:
+    except TraceLockTimeout:
         log.warning("video trace lock busy; the trace is written without it (the worker brings it up to date)")
     _attach(trace, settings, started)
     write_json_atomically(path, trace, durable=False)

@@ -110,3 +110,21 @@ def test_a_user_with_earlier_jobs_gets_the_whole_log_from_the_database(configure
     [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 91})
     saved = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}}).read_text())
     assert [entry["job_id"] for entry in saved["video_generation_log"]] == [earlier, job_id]
+
+
+@pytest.mark.parametrize("flag", ["true", "false"])
+def test_importing_the_hooks_loads_the_video_code_only_with_the_flag_on(tmp_path, flag):
+    """With the flag on, the engine's start-up (its import of the hooks) loads the database and broker
+    code, so its first request does not; with it off, the import loads none of it."""
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import sys, engine_hooks; "
+             "print(sorted(m for m in ('sqlalchemy.orm', 'celery', 'kombu.transport.sqlalchemy') if m in sys.modules))")
+    env = {**os.environ, "VIDEO_GENERATION_ENABLED": flag, "DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+           "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}", "TRACE_DIR": str(tmp_path / "traces")}
+    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
+                            timeout=60).stdout.strip()
+    assert loaded == ("['celery', 'kombu.transport.sqlalchemy', 'sqlalchemy.orm']" if flag == "true" else "[]")
+    assert not (tmp_path / "jobs.sqlite").exists() and not (tmp_path / "broker.sqlite").exists(), "no I/O at import"

@@ -42,6 +42,8 @@ def celery_config(settings: Settings) -> dict:
     """The whole Celery configuration, derived from validated settings."""
     config = {
         "broker_url": settings.celery_broker_url,
+        # Set for the embedded broker only (below); None falls back to broker_url and its scheme.
+        "broker_read_url": None, "broker_write_url": None, "broker_transport": None,
         "broker_connection_timeout": BROKER_CONNECT_TIMEOUT_S,
         "broker_connection_retry_on_startup": True,
         "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
@@ -87,8 +89,14 @@ def celery_config(settings: Settings) -> dict:
         }
         config["result_backend_transport_options"] = {"visibility_timeout": visibility_timeout_s(settings)}
     if settings.uses_embedded_broker:
+        from worker import embedded_broker
         from worker.db.session import SharedSQLiteConnection
 
+        # The same SQLite file and tables, through a transport with a cheaper publish. Celery lets the
+        # CELERY_BROKER_URL variable override `broker_url`, not the read and write URLs it defaults them to.
+        config["broker_read_url"] = config["broker_write_url"] = \
+            settings.celery_broker_url.removeprefix(embedded_broker.URL_PREFIX)
+        config["broker_transport"] = embedded_broker.TRANSPORT
         broker_file = Path(settings.celery_broker_url.removeprefix("sqla+sqlite:///"))
         broker_file.parent.mkdir(parents=True, exist_ok=True)
         # kombu's SQLAlchemy transport hands its options to create_engine().

@@ -24,15 +24,25 @@ def publish_job(job_id: str) -> None:
 
 
 def connect_broker() -> None:
-    """Open (and keep, in the producer pool) a broker connection, declare the queue on it, build one
-    message without sending it, and load what send_task loads: the first publish then pays nothing extra."""
+    """Open (and keep, in the producer pool) a broker connection and declare the queue on it, after
+    loading what the first publish loads: that publish then pays nothing extra."""
     from worker.celery_app import app
 
+    prepare_publishing()
     with app.producer_or_acquire() as producer:
         producer.connection.ensure_connection(max_retries=1)
         producer.maybe_declare(app.amqp.queues[QUEUE_NAME])  # remembered per connection by kombu
+
+
+def prepare_publishing() -> None:
+    """Load the code a first publish loads, without talking to the broker: the broker's transport,
+    one message built and not sent, and the (disabled) result backend, which send_task loads on
+    first use (~13 ms of entry points)."""
+    from worker.celery_app import app
+
+    _ = app.connection_for_write().transport
     app.amqp.create_task_message("warm-up", TASK_NAME, ["warm-up"], {})
-    _ = app.backend  # send_task loads the (disabled) result backend on first use: ~13 ms of entry points
+    _ = app.backend
 
 
 #: Messages read per broker round trip when looking for job ids.

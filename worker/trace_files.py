@@ -6,13 +6,15 @@ trace without importing any database code: a user without a video costs the engi
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-from filelock import FileLock
 
 from worker.storage.scratch import safe_filename
 
@@ -37,14 +39,44 @@ def recommendations_of(trace: dict[str, Any]) -> list[Any]:
     return block if isinstance(block, list) else []
 
 
-def trace_write_lock(path: Path, timeout_s: float = TRACE_LOCK_TIMEOUT_S) -> FileLock:
-    """The lock every writer of one trace file holds (the worker, and the engine via save_trace).
+class TraceLockTimeout(TimeoutError):
+    """Another writer held the trace file's lock for longer than the caller would wait."""
 
-    Lock files live in a hidden `.video-locks` folder of the trace directory, out of the engine's way.
+
+@contextmanager
+def trace_write_lock(path: Path, timeout_s: float = TRACE_LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Hold the lock every writer of one trace file takes (the worker, and the engine via save_trace).
+
+    An exclusive `flock` on a file in a hidden `.video-locks` folder of the trace directory, out
+    of the engine's way; the kernel drops it if the holder dies. Taken directly rather than through
+    the `filelock` package, whose bookkeeping costs about 0.3 ms an acquire: a tenth of what a
+    whole hook call may add to the engine's request.
+
+    Raises:
+        TraceLockTimeout: still held by another writer after `timeout_s`.
     """
     locks = path.parent / LOCK_DIR_NAME
     locks.mkdir(exist_ok=True)
-    return FileLock(str(locks / f"{path.name}.lock"), timeout=timeout_s)
+    descriptor = os.open(locks / f"{path.name}.lock", os.O_RDWR | os.O_CREAT, TRACE_FILE_MODE)
+    try:
+        _wait_for_flock(descriptor, time.monotonic() + timeout_s)
+        yield
+    finally:
+        os.close(descriptor)  # closing the only descriptor releases the lock
+
+
+def _wait_for_flock(descriptor: int, deadline: float) -> None:
+    pause = 0.001
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TraceLockTimeout("the trace file is locked by another writer") from None
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 0.05)
 
 
 def trace_json(payload: Any) -> str:
