@@ -1,7 +1,8 @@
 """Engine-side cost of `enqueue_videos`, per credit_utilization recommendation.
 
 This is the time the engine spends inside the hook (validate, write the row,
-publish the message). Measured side by side in one run on the embedded default
+publish the message), after `warm_up()` as the engine calls it at start-up. Each
+backend is measured in its own fresh process, as an engine process has one. Measured side by side in one run on the embedded default
 (SQLite jobs database + SQLite broker) and, when they answer on this machine,
 on PostgreSQL + Redis (a throwaway database and Redis db 15, both removed after).
 Prints median and p99; nothing is asserted.
@@ -12,8 +13,11 @@ Prints median and p99; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -24,18 +28,24 @@ REDIS_SERVER = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:63
 
 
 def measure(database_url: str, broker_url: str, count: int) -> list[float]:
-    """Milliseconds per enqueue_videos call against one database and broker."""
-    from engine_hooks import enqueue_videos
-    from worker.celery_app import reconfigure
+    """Milliseconds per enqueue_videos call against one database and broker, in a fresh process."""
     from worker.db.migrate import upgrade_to_head
-    from worker.db.session import dispose_engines
-    from worker.settings import reload_settings
 
-    os.environ.update({"DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url})
-    dispose_engines()
-    reconfigure(reload_settings())
     upgrade_to_head(database_url)
-    enqueue_videos("warmup", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 50})
+    child = subprocess.run([sys.executable, __file__, "--child", "--recommendations", str(count)],
+                           env={**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url},
+                           capture_output=True, text=True, timeout=600)
+    if child.returncode != 0:
+        raise SystemExit(child.stderr[-3000:])
+    return sorted(json.loads(child.stdout.strip().splitlines()[-1]))
+
+
+def child(count: int) -> None:
+    """One engine process: warm up, time `count` calls, print the samples as JSON."""
+    from engine_hooks import enqueue_videos, warm_up
+
+    if not warm_up():  # as the engine does at start-up: connections open, statements compiled
+        raise SystemExit("the hooks could not warm up (see the warning above)")
     samples_ms = []
     for index in range(count):
         recs = [{"topic": "credit_utilization"}, {"topic": "debt_paydown_strategy"}]
@@ -45,8 +55,7 @@ def measure(database_url: str, broker_url: str, count: int) -> list[float]:
         samples_ms.append((time.perf_counter() - started) * 1000)
         if recs[0].get("video_status") != "queued":
             raise SystemExit(f"enqueue failed: {recs[0].get('video_error')}")
-    dispose_engines()
-    return sorted(samples_ms)
+    print(json.dumps(samples_ms))
 
 
 def report(label: str, samples_ms: list[float]) -> None:
@@ -79,7 +88,10 @@ def production_backends():
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recommendations", type=int, default=300)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        return child(args.recommendations)
     workdir = Path(tempfile.mkdtemp(prefix="bench-enqueue-"))
     os.environ.update({"VIDEO_GENERATION_ENABLED": "true", "VIDEO_STORAGE_DIR": str(workdir / "videos"),
                        "TRACE_DIR": str(workdir / "traces")})
