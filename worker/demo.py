@@ -4,7 +4,8 @@ engine-side hook → video_jobs row + message on the embedded broker → a real
 `celery worker` child process → provider → storage → database → trace files.
 Everything lives under one output directory (wiped at the start) so the demo
 never touches a real database. The provider is whatever VIDEO_PROVIDER says
-(the local renderer by default).
+(the local renderer by default). The users and their figures are real:
+SpendSense's own High Utilization users (`worker/demo_data/`, MIT).
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import os
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine_hooks import enqueue_videos, save_trace
+from engine_hooks import enqueue_videos, save_trace, warm_up
 from worker.db.migrate import upgrade_to_head
 from worker.db.models import TERMINAL_STATES, JobStatus
 from worker.db.session import dispose_engines
@@ -32,16 +35,11 @@ from worker.storage.urls import job_urls
 from worker.traces import refresh_trace_file, trace_path
 from worker.worker_process import WorkerProcess
 
-#: The five sample users and their credit-card utilization (percent of limit).
-SAMPLE_UTILIZATION_PCT = {
-    "user_0001": 73.0,
-    "user_0004": 86.2,
-    "user_0007": 58.4,
-    "user_0012": 94.8,
-    "user_0015": 41.6,
-}
-#: Wide enough that a file:// URL fits on one line of the results table.
-TABLE_MIN_WIDTH = 200
+#: The five user ids the demo has always shown; those who are not High Utilization in the shipped
+#: data are replaced by ones who are (and the demo says so).
+SEED_USER_IDS = ("user_0001", "user_0004", "user_0007", "user_0012", "user_0015")
+#: SpendSense's own users: signals and credit cards as its `_load_user_context` hands them to the engine.
+DEMO_USERS_FILE = Path(__file__).parent / "demo_data" / "high_utilization_users.json"
 #: Marks a directory as the demo's own, so the demo never wipes anything else.
 DEMO_MARKER = ".spendsense-demo"
 #: How often the progress bar re-reads the database.
@@ -61,9 +59,15 @@ def run_demo(output_dir: Path, *, timeout_s: float, serve_port: int | None = Non
     upgrade_to_head(settings.database_url)
     console.print(f"[bold]SpendSense video demo[/] — provider [cyan]{settings.video_provider}[/], "
                   f"output in {output_dir}")
+    warm_up()  # as the engine does at start-up (README): its first request then finds the connections open
+    users = demo_users()
+    for user in users:
+        if user.replaces:
+            console.print(f"{user.replaces} is not a High Utilization user in SpendSense's data; "
+                          f"showing {user.user_id} instead.")
     worker = WorkerProcess(dict(os.environ), output_dir / "worker.log", name="demo")
     with worker:
-        jobs = {user_id: _engine_run(user_id, utilization) for user_id, utilization in SAMPLE_UTILIZATION_PCT.items()}
+        jobs = {user.user_id: _engine_run(user) for user in users}
         finished = _wait_with_progress(console, [job for ids in jobs.values() for job in ids], worker, timeout_s)
     if serve_port is not None:
         settings = _served_settings(serve_port)
@@ -100,10 +104,32 @@ def _serve(console: Console, settings: Settings, port: int) -> None:
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 
-def sample_engine_output(user_id: str, utilization_pct: float) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
-    """What `generate_recommendations` produces for a high-utilization user (the real shapes)."""
+@dataclass(frozen=True)
+class DemoUser:
+    user_id: str
+    #: What `_load_user_context` gives the engine: {"signals": {...}, "accounts": [...]}.
+    context: dict[str, Any]
+    #: The seed user id this one stands in for (that user is not High Utilization), if any.
+    replaces: str | None = None
+
+
+def demo_users(count: int = len(SEED_USER_IDS)) -> list[DemoUser]:
+    """The seed users who are High Utilization in the shipped data, then others who are, in their place."""
+    shipped = json.loads(DEMO_USERS_FILE.read_text())["users"]
+    stand_ins = iter(user_id for user_id in sorted(shipped) if user_id not in SEED_USER_IDS)
+    users = []
+    for seed in SEED_USER_IDS[:count]:
+        user_id = seed if seed in shipped else next(stand_ins)
+        context = {"signals": shipped[user_id]["signals"], "accounts": shipped[user_id]["accounts"]}
+        users.append(DemoUser(user_id, context, None if user_id == seed else seed))
+    return users
+
+
+def sample_engine_output(user: DemoUser) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    """What `generate_recommendations` produces for a High Utilization user (the real shapes)."""
     disclaimer = ("This is educational content, not financial advice. "
                   "Consult a licensed advisor for personalized guidance.")
+    utilization_pct = user.context["signals"]["credit_max_util_pct"]
     recommendations = [
         {
             "type": "education",
@@ -122,15 +148,15 @@ def sample_engine_output(user_id: str, utilization_pct: float) -> tuple[str, lis
             "disclaimer": disclaimer,
         },
     ]
-    return "High Utilization", recommendations, {"signals": {"credit_max_util_pct": utilization_pct}}
+    return "High Utilization", recommendations, user.context
 
 
-def _engine_run(user_id: str, utilization_pct: float) -> list[str]:
+def _engine_run(user: DemoUser) -> list[str]:
     """Do what the engine does: recommend, call the hook, save the trace through the hook."""
-    persona, recommendations, user_context = sample_engine_output(user_id, utilization_pct)
-    enqueue_videos(user_id, persona, recommendations, user_context)
+    persona, recommendations, user_context = sample_engine_output(user)
+    enqueue_videos(user.user_id, persona, recommendations, user_context)
     trace = {
-        "user_id": user_id,
+        "user_id": user.user_id,
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "phase": "recommendations",
         "persona_assignment": {"persona": persona},
@@ -166,10 +192,16 @@ def _result_rows(jobs: dict[str, list[str]], settings: Settings) -> list[dict[st
     rows = []
     for user_id, job_ids in jobs.items():
         for job in reader.jobs_by_id(job_ids).values():
+            urls = job_urls(job)
+            figures = (job.input or {}).get("figures") or {}
+            card = figures.get("card") or {}
             rows.append({
                 "user_id": user_id,
                 "job_id": job.id,
-                "video_url": job_urls(job).video_url,
+                "utilization_pct": figures.get("start_utilization_pct"),
+                "card_mask": card.get("mask"),
+                "video_url": urls.video_url,
+                "poster_url": urls.poster_url,
                 "duration_seconds": job.duration_seconds,
                 "resolution": job.resolution,
                 "generation_time_seconds": job.generation_time_seconds,
@@ -182,24 +214,42 @@ def _result_rows(jobs: dict[str, list[str]], settings: Settings) -> list[dict[st
 
 
 def _print_and_write(console: Console, rows: list[dict[str, Any]], output_dir: Path) -> None:
-    table = Table(title="Demo results")
-    headers = ("user", "video URL", "duration", "resolution", "generation time", "status")
-    for header in headers:
-        wraps = header == "video URL"
-        table.add_column(header, overflow="fold" if wraps else "ellipsis", no_wrap=not wraps)
+    """A table that fits the terminal (file names only); results.md has the full URLs."""
+    table = Table(title="Demo results", box=box.SIMPLE_HEAD)
+    for header in ("user", "util.", "card", "status", "render", "video", "poster"):
+        table.add_column(header, no_wrap=header not in ("video", "poster"))
+    for row in rows:
+        table.add_row(row["user_id"], _percent(row["utilization_pct"]), row["card_mask"] or "-", row["status"],
+                      _seconds(row["generation_time_seconds"]), _short_name(row["video_url"]) or row["error"] or "-",
+                      _short_name(row["poster_url"]) or "-")
+    console.print(table)
+    headers = ("user", "utilization", "card", "video URL", "poster URL", "duration", "resolution",
+               "generation time", "status")
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows:
-        cells = (
-            row["user_id"], row["video_url"] or row["error"] or "-",
-            f"{row['duration_seconds']:.2f} s" if row["duration_seconds"] else "-", row["resolution"] or "-",
-            f"{row['generation_time_seconds']:.2f} s" if row["generation_time_seconds"] else "-", row["status"],
-        )
-        table.add_row(*cells)
+        cells = (row["user_id"], _percent(row["utilization_pct"]), row["card_mask"] or "-",
+                 row["video_url"] or row["error"] or "-", row["poster_url"] or "-", _seconds(row["duration_seconds"]),
+                 row["resolution"] or "-", _seconds(row["generation_time_seconds"]), row["status"])
         lines.append("| " + " | ".join(cells) + " |")
-    Console(width=max(console.width, TABLE_MIN_WIDTH)).print(table)
     (output_dir / "results.md").write_text("\n".join(lines) + "\n")
     (output_dir / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
-    console.print(f"Results: {output_dir / 'results.md'} and results.json; traces in {output_dir / 'traces'}")
+    console.print(f"Full URLs: {output_dir / 'results.md'} and results.json; traces in {output_dir / 'traces'}")
+
+
+def _percent(value: float | None) -> str:
+    return f"{value:.1f}%" if value is not None else "-"
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f} s" if value else "-"
+
+
+def _short_name(url: str | None) -> str | None:
+    """`5e8e1d….mp4` for a content-addressed file: enough to tell the files apart on screen."""
+    if not url:
+        return None
+    stem, dot, extension = url.rsplit("/", 1)[-1].partition(".")
+    return f"{stem[:6]}…{dot}{extension}" if len(stem) > 7 else f"{stem}{dot}{extension}"
 
 
 def _isolated_settings(output_dir: Path) -> Settings:
