@@ -45,7 +45,8 @@ def _prepare_at_import() -> None:
     and, with the feature on, load the code the calls run (SQLAlchemy, Celery, the broker's
     transport, currency data: several hundred ms). Loaded inside a first request instead, it would
     run on a hook thread, overrun the budget, and hold import locks the engine's thread then waits
-    for. No I/O here: connecting is `warm_up`'s job."""
+    for. Nothing here connects (that is `warm_up`'s job); like the worker's configuration, it creates
+    the embedded broker's directory."""
     try:
         if not feature_enabled():
             return

@@ -110,15 +110,17 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
         return _requeue_or_create(session, spec, values)
 
 
-def _requeue_or_create(session: Session, spec: JobSpec, values: dict[str, Any]) -> tuple[VideoJob, bool, None]:
+def _requeue_or_create(session: Session, spec: JobSpec, values: dict[str, Any]) -> tuple[
+        VideoJob, bool, list[tuple[VideoJobEvent, VideoJob]] | None]:
     """In one transaction: re-queue this request's failed job, or write the job it lacks (sharing a
     finished twin's video when there is one)."""
-    job = _request_job(reader.user_events(spec.user_id, session), spec)
+    whole_log = reader.user_events(spec.user_id, session)
+    job = _request_job(whole_log, spec)
     if job is not None:
         if _wants_requeue(job) and recorder.requeue(session, job.id, "requested again"):
             session.refresh(job)
             return job, True, None
-        return job, False, None
+        return job, False, whole_log  # another caller re-queued it first
     job = VideoJob(**values)
     donor = finished_twin(session, spec.prompt_hash)
     if donor is None:

@@ -246,3 +246,18 @@ def test_a_held_trace_lock_delays_the_engine_at_most_the_budget(configured, monk
     finally:
         release.set()
         holder.join()
+
+
+def test_a_file_system_that_cannot_lock_still_gets_the_trace(configured, monkeypatch):
+    """NFS without lockd or some FUSE mounts refuse flock itself: the trace is written without the lock."""
+    import errno
+    import fcntl
+
+    def refuse(*_args):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    recs = [{"topic": "credit_utilization"}]
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, RECS_CONTEXT)
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    path = save_trace(engine_trace("user_0001", recs))
+    assert json.loads(path.read_text())["recommendations"]["recommendations"][0]["video_job_id"] == job_id

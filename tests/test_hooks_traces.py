@@ -127,4 +127,4 @@ def test_importing_the_hooks_loads_the_video_code_only_with_the_flag_on(tmp_path
     loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
                             timeout=60).stdout.strip()
     assert loaded == ("['celery', 'kombu.transport.sqlalchemy', 'sqlalchemy.orm']" if flag == "true" else "[]")
-    assert not (tmp_path / "jobs.sqlite").exists() and not (tmp_path / "broker.sqlite").exists(), "no I/O at import"
+    assert not (tmp_path / "jobs.sqlite").exists() and not (tmp_path / "broker.sqlite").exists(), "nothing connects at import"

@@ -165,3 +165,23 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
     assert leases.claim(job_id, retries=0, lease_s=60) is None
 
 
+
+
+def test_the_embedded_broker_sends_through_kombus_own_path_when_it_cannot_create_the_queue_row(
+        tmp_path, monkeypatch):
+    """kombu hands back an unsaved queue (id None) when creating its row fails; the message must
+    then go through kombu's own publish (which raises if it fails too), never land without a queue."""
+    from kombu import Connection
+
+    from worker import embedded_broker
+
+    with Connection(f"sqlite:///{tmp_path / 'broker.sqlite'}", transport=embedded_broker.TRANSPORT) as connection:
+        channel = connection.default_channel
+        real = channel._get_or_create
+        monkeypatch.setattr(channel, "_get_or_create", lambda queue: channel.queue_cls(queue))
+        channel._put("video-test", {"body": "first"})
+        monkeypatch.setattr(channel, "_get_or_create", real)
+        channel._put("video-test", {"body": "second"})
+        assert [channel._get("video-test")["body"] for _ in range(2)] == ["first", "second"]
+        orphans = channel.session.query(channel.message_cls).filter(channel.message_cls.queue_id.is_(None)).count()
+        assert orphans == 0

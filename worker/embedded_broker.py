@@ -30,6 +30,8 @@ class Channel(kombu_sqlalchemy.Channel):
         if queue_id is None:
             queue_id = self._get_or_create(queue).id
             self.session.commit()  # end the lookup's read; the channel's session lives on
+            if queue_id is None:  # kombu could not create the queue's row: its own path raises why
+                return super()._put(queue, message, **kwargs)
             self._queue_ids[queue] = queue_id
         with self.session.get_bind().begin() as connection:
             connection.execute(self.message_cls.__table__.insert(), {"queue_id": queue_id, "payload": json.dumps(message)})

@@ -40,7 +40,8 @@ def recommendations_of(trace: dict[str, Any]) -> list[Any]:
 
 
 class TraceLockTimeout(TimeoutError):
-    """Another writer held the trace file's lock for longer than the caller would wait."""
+    """The trace file's lock was not granted in time: another writer held it for longer than the
+    caller would wait, or the file system cannot lock at all."""
 
 
 @contextmanager
@@ -56,8 +57,11 @@ def trace_write_lock(path: Path, timeout_s: float = TRACE_LOCK_TIMEOUT_S) -> Ite
         TraceLockTimeout: still held by another writer after `timeout_s`.
     """
     locks = path.parent / LOCK_DIR_NAME
-    locks.mkdir(exist_ok=True)
-    descriptor = os.open(locks / f"{path.name}.lock", os.O_RDWR | os.O_CREAT, TRACE_FILE_MODE)
+    try:
+        locks.mkdir(exist_ok=True)
+        descriptor = os.open(locks / f"{path.name}.lock", os.O_RDWR | os.O_CREAT, TRACE_FILE_MODE)
+    except OSError as exc:
+        raise TraceLockTimeout(f"the trace lock file cannot be opened ({exc.strerror})") from exc
     try:
         _wait_for_flock(descriptor, time.monotonic() + timeout_s)
         yield
@@ -66,17 +70,21 @@ def trace_write_lock(path: Path, timeout_s: float = TRACE_LOCK_TIMEOUT_S) -> Ite
 
 
 def _wait_for_flock(descriptor: int, deadline: float) -> None:
+    """Poll for the lock until `deadline`. A file system that cannot lock at all (NFS without lockd,
+    some FUSE mounts) counts as a lock never granted: the caller writes without it, as on a timeout."""
     pause = 0.001
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
-        except BlockingIOError:
+        except (BlockingIOError, PermissionError):  # held by another writer (EACCES on some systems)
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TraceLockTimeout("the trace file is locked by another writer") from None
             time.sleep(min(pause, left))
             pause = min(pause * 2, 0.05)
+        except OSError as exc:
+            raise TraceLockTimeout(f"the trace file cannot be locked here ({exc.strerror})") from exc
 
 
 def trace_json(payload: Any) -> str:
