@@ -126,12 +126,19 @@ def _refuse_to_start_unless_ready(**_kwargs) -> None:
     from worker.db.schema import SchemaNotCurrentError, ensure_schema_current
     from worker.db.session import check_connections_before_use
 
+    from sqlalchemy.exc import OperationalError
+
+    from worker.db.unreachable import explain
+
     check_connections_before_use()
     try:
         settings = get_settings()
         ensure_schema_current(settings.database_url)
     except (SettingsError, SchemaNotCurrentError) as exc:
         print(f"spendsense-video worker cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OperationalError as exc:
+        print(f"spendsense-video worker cannot start: {explain(exc, settings.database_url)}", file=sys.stderr)
         raise SystemExit(2) from None
     if settings.video_provider == "openai":
         from worker.remote.sunsets import sunset_message

@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from worker.db.migrate import SchemaNotCurrentError
 from worker.settings import SettingsError
 
@@ -66,15 +68,22 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, SchemaNotCurrentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OperationalError as exc:  # the database cannot be reached: one line, never a traceback
+        from worker.db.unreachable import explain
+        from worker.settings import get_settings
+
+        print(f"error: {explain(exc, get_settings().database_url)}", file=sys.stderr)
+        return 2
 
 
 def _migrate() -> int:
     from worker.db.migrate import upgrade_to_head
+    from worker.db.unreachable import located
     from worker.settings import get_settings
 
     url = get_settings().database_url
     revision = upgrade_to_head(url)
-    print(f"video database is at migration {revision} ({_redacted(url)})")
+    print(f"video database is at migration {revision} ({located(url)})")
     return 0
 
 
@@ -162,12 +171,6 @@ def _probe() -> int:
     failed = any(check.verdict == "fail" for check in checks)
     print("the server does not speak the Videos API as configured" if failed else "the server speaks the Videos API")
     return 1 if failed else 0
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
 
 
 if __name__ == "__main__":
