@@ -223,10 +223,11 @@ def test_a_user_without_a_video_gets_the_engines_own_bytes_and_nothing_else(conf
 
 
 @pytest.mark.timeout(30)
-def test_a_held_trace_lock_delays_the_engine_at_most_the_budget(configured, monkeypatch, production_budget):
-    reload_settings()
+def test_a_held_trace_lock_delays_the_engine_at_most_the_budget(configured, monkeypatch):
     recs = [{"topic": "credit_utilization"}]
-    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, RECS_CONTEXT)
+    [job_id] = enqueue_videos("user_0001", "High Utilization", recs, RECS_CONTEXT)  # the test's generous budget
+    monkeypatch.setenv("VIDEO_HOOK_BUDGET_MS", "50")  # production's, for the trace save under test
+    reload_settings()
     path = trace_path("user_0001", get_settings())
     path.parent.mkdir(parents=True, exist_ok=True)
     held, release = threading.Event(), threading.Event()
