@@ -95,8 +95,8 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
     exists). Only a job to re-queue, or one that is missing after all, takes a transaction
     that reads the log again and writes.
     """
-    values = _new_row_values(spec)
     if not _seen_here(spec.idempotency_key):
+        values = _new_row_values(spec)
         earlier_jobs = _insert_if_new(values)
         if earlier_jobs is not None:
             job = VideoJob(**values)
@@ -107,10 +107,10 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
     if job is not None and not _wants_requeue(job):
         return job, False, whole_log
     with session_scope() as session:
-        return _requeue_or_create(session, spec, values)
+        return _requeue_or_create(session, spec)
 
 
-def _requeue_or_create(session: Session, spec: JobSpec, values: dict[str, Any]) -> tuple[
+def _requeue_or_create(session: Session, spec: JobSpec) -> tuple[
         VideoJob, bool, list[tuple[VideoJobEvent, VideoJob]] | None]:
     """In one transaction: re-queue this request's failed job, or write the job it lacks (sharing a
     finished twin's video when there is one)."""
@@ -121,7 +121,7 @@ def _requeue_or_create(session: Session, spec: JobSpec, values: dict[str, Any]) 
             session.refresh(job)
             return job, True, None
         return job, False, whole_log  # another caller re-queued it first
-    job = VideoJob(**values)
+    job = VideoJob(**_new_row_values(spec))
     donor = finished_twin(session, spec.prompt_hash)
     if donor is None:
         session.add_all([job, VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0)])

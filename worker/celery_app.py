@@ -123,11 +123,10 @@ quiet_polls.install(TASK_NAME)
 @signals.worker_init.connect
 def _refuse_to_start_unless_ready(**_kwargs) -> None:
     """Stop the worker at start-up on bad settings or an unmigrated database."""
-    from worker.db.schema import SchemaNotCurrentError, ensure_schema_current
-    from worker.db.session import check_connections_before_use
-
     from sqlalchemy.exc import OperationalError
 
+    from worker.db.schema import SchemaNotCurrentError, ensure_schema_current
+    from worker.db.session import check_connections_before_use
     from worker.db.unreachable import explain
 
     check_connections_before_use()

@@ -114,13 +114,12 @@ def autocommit_session(database_url: str | None = None) -> Iterator[Session]:
     it returns to the pool.
     """
     url = database_url or get_settings().database_url
+    engine = _factory(url).kw["bind"]
     with _lock:
-        factory = _autocommit_factories.get(url)
-    if factory is None:
-        engine = _factory(url).kw["bind"]
-        factory = sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
-        with _lock:
-            factory = _autocommit_factories.setdefault(url, factory)
+        if url not in _autocommit_factories:
+            _autocommit_factories[url] = sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                                      expire_on_commit=False)
+        factory = _autocommit_factories[url]
     with factory() as session:
         yield session
 

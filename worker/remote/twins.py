@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from worker.db.models import LIVE_STATUSES, VideoJob, VideoRemoteSubmission
 
+
 @dataclass(frozen=True)
 class TwinInFlight:
     """The job making this job's video; ask again later."""
