@@ -7,12 +7,14 @@ through `enqueue_videos`, so a worker receives a real message.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
+
+from sqlalchemy import update
 
 from engine_hooks import enqueue_videos
-
 from engine_hooks.enqueue import _new_row_values
 from engine_hooks.inputs import job_spec
-from worker.db.models import VideoJob, VideoJobEvent
+from worker.db.models import VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 from worker.jobs import reader
 from worker.jobs.recorder import Outcome
@@ -87,3 +89,10 @@ def enqueue_one(user_id: str = "user_0001", utilization: float = 73.0, recs: lis
 
 def events(job_id: str) -> list[tuple[str, int]]:
     return [(event.event, event.attempt) for event in load_job(job_id).events]
+
+
+def age(job_id: str, seconds: float, **values) -> None:
+    """Pretend nothing has happened to the job for `seconds`."""
+    with session_scope() as session:
+        session.execute(update(VideoJob).where(VideoJob.id == job_id)
+                        .values(updated_at=utcnow() - timedelta(seconds=seconds), **values))

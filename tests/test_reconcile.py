@@ -1,4 +1,4 @@
-"""The reconciler and the operator commands, with state written directly (no broker, no worker)."""
+"""The reconciler, with state written directly (no broker, no worker); its command is in test_cli_jobs."""
 
 from __future__ import annotations
 
@@ -9,23 +9,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
 
-from tests.factories import OUTCOME, event_names, load_job, queued_job
-from worker.cli import main
-from worker.db.models import VideoJob, utcnow
-from worker.db.session import session_scope
-from worker.jobs import leases, operations, recorder
+from tests.factories import OUTCOME, age, event_names, load_job, queued_job
+from worker.db.models import utcnow
+from worker.jobs import leases, recorder
 from worker.jobs.reconcile import reconcile
 from worker.storage import SCRATCH_PREFIX
 from worker.traces import trace_path
-
-
-def age(job_id: str, seconds: float, **values) -> None:
-    """Pretend nothing has happened to the job for `seconds`."""
-    with session_scope() as session:
-        session.execute(update(VideoJob).where(VideoJob.id == job_id)
-                        .values(updated_at=utcnow() - timedelta(seconds=seconds), **values))
 
 
 class Broker:
@@ -135,24 +125,6 @@ def test_concurrent_reconcilers_never_pick_the_same_job(monkeypatch, tmp_path, p
         thread.join()
     published = [job_id for broker in brokers for job_id in broker.published]
     assert sorted(published) == sorted(job_ids), "every job once, none twice"
-
-
-def test_operator_commands_list_and_retry(configured, capsys, monkeypatch):
-    failed, fine = queued_job("user_0001", 60), queued_job("user_0002", 61)
-    recorder.fail(failed, RuntimeError("renderer crashed"), attempt=1)
-    published: list[str] = []
-    monkeypatch.setattr(operations, "publish_job", published.append)
-
-    assert main(["list", "--state", "failed"]) == 0
-    out = capsys.readouterr().out
-    assert failed in out and fine not in out and "RuntimeError: renderer crashed" in out
-    assert main(["list", "--user", "user_0002"]) == 0
-    assert fine in capsys.readouterr().out
-
-    assert main(["retry", "--failed"]) == 0
-    assert published == [failed] and load_job(failed).status == "queued"
-    assert main(["retry", fine]) == 1, "a job that is not failed is not re-queued"
-    assert main(["retry"]) == 2
 
 
 def test_exactly_the_jobs_without_a_message_are_resent_whatever_their_age(configured):

@@ -195,4 +195,7 @@ def reconcile_video_jobs() -> str:
     from worker.messages import job_ids_with_messages, publish_job
 
     settings = get_settings()
-    return reconcile(settings, publish_job, lambda: job_ids_with_messages(settings.stuck_after_s)).summary()
+    report = reconcile(settings, publish_job, lambda: job_ids_with_messages(settings.stuck_after_s))
+    if report.changed_jobs:
+        log.warning("reconciler: %s", report.summary())
+    return report.summary()

@@ -52,25 +52,31 @@ class ReconcileReport:
     urls_refreshed: int = 0
     scratch_removed: int = 0
 
+    @property
+    def changed_jobs(self) -> bool:
+        return bool(self.requeued or self.gave_up or self.retaken or self.scratch_removed)
+
     def summary(self) -> str:
         return (f"re-enqueued {len(self.requeued)} stuck job(s), failed {len(self.gave_up)} that kept losing "
                 f"their message, took {len(self.retaken)} degraded job(s) back up, rewrote {self.traces_rewritten} lagging trace file(s), refreshed the URLs of "
                 f"{self.urls_refreshed} trace file(s), removed {self.scratch_removed} abandoned scratch file(s)")
 
 
-def reconcile(settings: Settings, publish, held_messages) -> ReconcileReport:
-    """One pass.
+def reconcile(settings: Settings, publish, held_messages, *, quiet_for_s: float | None = None) -> ReconcileReport:
+    """One pass; the caller reports it (beat logs it, the CLI prints it).
 
     `publish(job_id)` sends a generate_video message; `held_messages()` returns the ids of the
     jobs that have a message in the broker, waiting or delivered and unacknowledged (None when
     the broker cannot tell). A queued job nobody has touched for a while is re-sent only when it
     has no message: a backlog is waiting, not lost, and no job ever gets a second message while
     its first still exists. A running job is re-sent once its lease is unrenewed (its worker died;
-    the message that worker held comes back only after the visibility timeout).
+    the message that worker held comes back only after the visibility timeout). "A while" is
+    `quiet_for_s`, VIDEO_STUCK_AFTER_S unless the caller says otherwise (`requeue-stuck --now`: 0).
     """
     report = ReconcileReport()
     held = _held_messages(held_messages)
-    for job_id, give_up in _claim_stuck(settings, held):
+    quiet_for_s = settings.stuck_after_s if quiet_for_s is None else quiet_for_s
+    for job_id, give_up in _claim_stuck(settings, held, quiet_for_s):
         (report.gave_up if give_up else report.requeued).append(job_id)
     report.retaken = _take_up_degraded(settings)
     for job_id in report.requeued + report.retaken:
@@ -81,26 +87,37 @@ def reconcile(settings: Settings, publish, held_messages) -> ReconcileReport:
     report.traces_rewritten = _rewrite_lagging_traces(settings)
     report.urls_refreshed = _refresh_expiring_urls(settings)
     report.scratch_removed = _remove_abandoned_scratch(settings)
-    if report.requeued or report.gave_up or report.retaken or report.scratch_removed:
-        log.warning("reconciler: %s", report.summary())
     return report
 
 
-def quiet_queued(settings: Settings, now):
+def count_quiet_younger_than(quiet_for_s: float, held: frozenset[str] | None) -> int:
+    """How many jobs a pass would re-send if it did not wait `quiet_for_s` (the operator's "why was
+    nothing re-sent?"): quiet for less than that, queued without a message or running unrenewed."""
+    now = utcnow()
+    with session_scope() as session:
+        def quiet(after_s: float) -> set[str]:
+            running = set(session.scalars(select(VideoJob.id).where(abandoned_running(after_s, now))))
+            queued = set() if held is None else set(session.scalars(
+                select(VideoJob.id).where(quiet_queued(after_s, now)))) - held
+            return running | queued
+
+        return len(quiet(0) - quiet(quiet_for_s))
+
+
+def quiet_queued(quiet_for_s: float, now):
     return and_(VideoJob.status == JobStatus.QUEUED.value,
-                VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s))
+                VideoJob.updated_at < now - timedelta(seconds=quiet_for_s))
 
 
-def abandoned_running(settings: Settings, now):
+def abandoned_running(quiet_for_s: float, now):
     """Running, with a lease nobody renewed: live workers renew theirs (worker.jobs.heartbeat), so
     an expired lease means a dead worker. A remote job between two checks holds a lease up to its
     next check, whose message may wait behind a backlog: it is re-sent only once also quiet for
-    VIDEO_STUCK_AFTER_S."""
+    `quiet_for_s`."""
     lease_ended = or_(VideoJob.lease_expires_at.is_(None), VideoJob.lease_expires_at < now)
-    between_checks = BETWEEN_CHECKS
     return and_(
         VideoJob.status == JobStatus.RUNNING.value, lease_ended,
-        or_(~between_checks, VideoJob.updated_at < now - timedelta(seconds=settings.stuck_after_s)),
+        or_(~BETWEEN_CHECKS, VideoJob.updated_at < now - timedelta(seconds=quiet_for_s)),
     )
 
 
@@ -116,21 +133,21 @@ def _held_messages(held_messages) -> frozenset[str] | None:
     return held
 
 
-def _claim_stuck(settings: Settings, held: frozenset[str] | None) -> list[tuple[str, bool]]:
+def _claim_stuck(settings: Settings, held: frozenset[str] | None, quiet_for_s: float) -> list[tuple[str, bool]]:
     now = utcnow()
     chosen = []
     with session_scope() as session:
         jobs = list(session.scalars(
-            select(VideoJob).where(abandoned_running(settings, now)).order_by(VideoJob.updated_at)
+            select(VideoJob).where(abandoned_running(quiet_for_s, now)).order_by(VideoJob.updated_at)
             .limit(BATCH_SIZE).with_for_update(skip_locked=True)
         ))
         if held is not None:
-            quiet = session.scalars(select(VideoJob.id).where(quiet_queued(settings, now))
+            quiet = session.scalars(select(VideoJob.id).where(quiet_queued(quiet_for_s, now))
                                     .order_by(VideoJob.updated_at)).all()
             lost = [job_id for job_id in quiet if job_id not in held][:BATCH_SIZE]
             if lost:
                 jobs += session.scalars(
-                    select(VideoJob).where(VideoJob.id.in_(lost), quiet_queued(settings, now))
+                    select(VideoJob).where(VideoJob.id.in_(lost), quiet_queued(quiet_for_s, now))
                     .order_by(VideoJob.updated_at).with_for_update(skip_locked=True)
                 )
         for job in jobs:
