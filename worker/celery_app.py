@@ -15,7 +15,7 @@ from pathlib import Path
 from celery import Celery, signals
 from kombu import Exchange, Queue
 
-from worker import quiet_polls
+from worker import quiet_polls, startup
 from worker.messages import MAINTENANCE_QUEUE, QUEUE_NAME, RECONCILE_TASK_NAME, TASK_NAME
 from worker.settings import Settings, SettingsError, get_settings
 
@@ -112,43 +112,21 @@ def visibility_timeout_s(settings: Settings) -> int:
 
 def create_app() -> Celery:
     application = Celery("spendsense_video", include=["worker.tasks"])
-    application.conf.update(celery_config(get_settings()))
+    try:
+        application.conf.update(celery_config(get_settings()))
+    except SettingsError:
+        pass  # importing must not fail (the engine imports this); a worker refuses at celeryd_init, in one line
     return application
 
 
 app = create_app()
 quiet_polls.install(TASK_NAME)
-
-
-@signals.worker_init.connect
-def _refuse_to_start_unless_ready(**_kwargs) -> None:
-    """Stop the worker at start-up on bad settings or an unmigrated database."""
-    from sqlalchemy.exc import OperationalError
-
-    from worker.db.schema import SchemaNotCurrentError, ensure_schema_current
-    from worker.db.session import check_connections_before_use
-    from worker.db.unreachable import explain
-
-    check_connections_before_use()
-    try:
-        settings = get_settings()
-        ensure_schema_current(settings.database_url)
-    except (SettingsError, SchemaNotCurrentError) as exc:
-        print(f"spendsense-video worker cannot start: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    except OperationalError as exc:
-        print(f"spendsense-video worker cannot start: {explain(exc, settings.database_url)}", file=sys.stderr)
-        raise SystemExit(2) from None
-    if settings.video_provider == "openai":
-        from worker.remote.sunsets import sunset_message
-
-        if message := sunset_message(settings.video_model):
-            log.warning("VIDEO_MODEL: %s; every job will use the fallback without calling the server", message)
+startup.install(app)
 
 
 @signals.worker_process_init.connect
 def _fresh_connections_after_fork(**_kwargs) -> None:
-    """Pooled connections must not be shared with the parent process (which already chose pre-ping at worker_init)."""
+    """Pooled connections must not be shared with the parent process (which already chose pre-ping at celeryd_init)."""
     from worker.db.session import dispose_engines
 
     dispose_engines()

@@ -16,6 +16,8 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from worker.setting_errors import describe, masked_url
+
 #: Where the embedded default keeps its SQLite files when nothing else is configured.
 DEFAULT_DATA_DIR = Path("data")
 #: Brokers Celery can reach without extra plugins; anything else is a typo.
@@ -89,6 +91,10 @@ class Settings(BaseSettings):
     hook_backoff_s: float = Field(
         default=30.0, ge=0, validation_alias=AliasChoices("VIDEO_HOOK_BACKOFF_S"),
         description="After a failure or an overrun, the hooks skip that service for this long (per engine process).",
+    )
+    broker_connect_timeout_s: float = Field(
+        default=30.0, gt=0, validation_alias=AliasChoices("VIDEO_BROKER_CONNECT_TIMEOUT_S"),
+        description="A worker that cannot reach the broker for this long at start-up stops (unless --wait-for-broker).",
     )
     task_time_limit_s: int = Field(
         default=600, ge=10, validation_alias=AliasChoices("VIDEO_TASK_TIME_LIMIT_S"),
@@ -217,7 +223,8 @@ class Settings(BaseSettings):
             raise ValueError(f"DATABASE_URL is not a SQLAlchemy URL: {exc}") from None
         scheme = self.celery_broker_url.split("://", 1)[0]
         if scheme not in KNOWN_BROKER_SCHEMES:
-            raise ValueError(f"CELERY_BROKER_URL scheme {scheme!r} is not one of {', '.join(KNOWN_BROKER_SCHEMES)}")
+            raise ValueError(f"CELERY_BROKER_URL={masked_url(self.celery_broker_url)!r} has the scheme {scheme!r}: "
+                             f"use one of {', '.join(KNOWN_BROKER_SCHEMES)}")
         if self.video_provider == "openai":
             self._check_remote()
         capped = self.video_budget_usd_per_day or self.video_budget_usd_per_month
@@ -277,10 +284,7 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'/'.join(str(part) for part in err['loc']) or 'settings'}: {err['msg']}" for err in exc.errors()
-        )
-        raise SettingsError(f"invalid video worker configuration: {problems}") from None
+        raise SettingsError(f"invalid video worker configuration: {describe(exc)}") from None
 
 
 def reload_settings() -> Settings:

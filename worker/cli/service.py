@@ -22,9 +22,12 @@ def migrate_command() -> int:
 def status_command() -> int:
     """The settings in effect, jobs per state, the oldest unfinished job, spend against the caps,
     open circuit breakers and recent failures."""
+    from worker import settings_report
     from worker.db.migrate import ensure_schema_current
     from worker.jobs.overview import overview, render
+    from worker.settings import get_settings
 
+    click.echo(f"settings:\n{settings_report.render(get_settings())}")
     ensure_schema_current()
     click.echo(render(overview()))
     return 0
