@@ -1,8 +1,7 @@
 """Bring the production topology up as local processes, from the Procfile's own commands.
 
-Redis is the machine's real one when it answers (a database number of this run's
-own), else fakeredis's TCP server; PostgreSQL when it answers (a database of this
-run's own), else SQLite. Each process runs in its own process group so a test can
+They run against the machine's real Redis (a database number claimed for the test) and
+PostgreSQL (a database of the test's own); see tests/topology_fixtures.py. Each process runs in its own process group so a test can
 SIGKILL one (and its pool children) the way a crash would.
 """
 
@@ -13,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -30,25 +28,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-class FakeRedisServer:
-    """fakeredis over TCP (needs `lupa` for Celery's Lua scripts); fine for a smoke run."""
-
-    def __init__(self) -> None:
-        from fakeredis import TcpFakeServer
-
-        self.port = free_port()
-        self._server = TcpFakeServer(("127.0.0.1", self.port), server_type="redis")
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class Topology:

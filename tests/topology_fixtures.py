@@ -1,21 +1,20 @@
 """Fixtures for the topology tests: a Redis database and a PostgreSQL database of the test's own, and
 the Procfile's processes started against them with production defaults (time limit, lease).
 
-In CI these run against the machine's real Redis and PostgreSQL and must not skip.
+They need the machine's real Redis and PostgreSQL: without them they skip locally and fail in CI
+(`SPENDSENSE_REQUIRE_SERVICES=1`), never falling back to a stand-in.
 """
 
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.conftest import (POSTGRES_ADMIN_URL, REDIS_URL, REQUIRE_SERVICES, claim_redis_database,
-                            release_redis_database, service_missing)
+from tests.conftest import claim_redis_database, release_redis_database
 from tests.factories import load_job, trace_when_done, wait_for_terminal
-from tests.topology import FakeRedisServer, Topology, free_port
+from tests.topology import Topology, free_port
 from worker.celery_app import reconfigure
 from worker.db.session import dispose_engines
 from worker.settings import get_settings, reload_settings
@@ -26,42 +25,17 @@ USERS = {"user_0001": 73.0, "user_0004": 86.2, "user_0007": 58.4, "user_0012": 9
 
 @pytest.fixture
 def redis_url():
-    """The real Redis (an empty database claimed for this test), else fakeredis over TCP."""
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        if REQUIRE_SERVICES:
-            service_missing("Redis", str(exc))
-        server = FakeRedisServer()
-        yield server.url
-        server.stop()
-        return
+    """An empty database of the real Redis, claimed for this test (SET NX) and flushed only if still ours.
+    Without Redis the test skips locally and fails in CI: never a stand-in."""
     claimed = claim_redis_database()
     yield claimed.split("#")[0]
     release_redis_database(claimed)
 
 
 @pytest.fixture
-def database(tmp_path):
-    """A PostgreSQL database of our own, else SQLite."""
-    import psycopg
-
-    try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if REQUIRE_SERVICES:
-            service_missing("PostgreSQL", str(exc).splitlines()[0])
-        yield f"sqlite:///{tmp_path / 'jobs.sqlite'}"
-        return
-    name = f"ssv_topology_{uuid.uuid4().hex[:10]}"
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    dispose_engines()
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def database(postgres_url):
+    """A PostgreSQL database of this test's own (skips locally without the server, fails in CI)."""
+    return postgres_url
 
 
 @pytest.fixture
