@@ -7,6 +7,7 @@ The environment is built once per machine under SPENDSENSE_LITELLM_VENV (default
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -36,12 +37,17 @@ general_settings:
 
 
 def install() -> Path:
-    """The proxy's `litellm` command, installing it first if this machine has none. Raises on failure."""
+    """The proxy's `litellm` command, installing it first if this machine has none. Raises on failure.
+
+    Under a file lock: parallel test processes (pytest-xdist) wait for one install instead of racing."""
     command = VENV / "bin" / "litellm"
-    if not command.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        f"litellm[proxy]=={LITELLM_VERSION}"], check=True, timeout=1200)
+    VENV.parent.mkdir(parents=True, exist_ok=True)
+    with open(VENV.parent / f"{VENV.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not command.exists():
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
+            subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                            f"litellm[proxy]=={LITELLM_VERSION}"], check=True, timeout=1200)
     return command
 
 
