@@ -32,8 +32,8 @@ def main() -> None:
     os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
 
     from engine_hooks.inputs import job_spec
-    from worker.providers import VideoRequest, get_provider
-    from worker.providers.local import LOCAL_FPS
+    from worker.providers import VideoRequest
+    from worker.providers.local import LOCAL_FPS, LocalRenderer
     from worker.render.draw import Painter
     from worker.render.encode import encode_mp4
     from worker.render.probe import probe_video
@@ -46,7 +46,7 @@ def main() -> None:
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as workdir:
             started = time.perf_counter()
-            produced = get_provider("local").produce(VideoRequest("bench", "", board), Path(workdir))
+            produced = LocalRenderer().produce(VideoRequest("bench", "", board), Path(workdir))
             totals.append(time.perf_counter() - started)
 
             started = time.perf_counter()

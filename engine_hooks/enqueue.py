@@ -15,8 +15,8 @@ finished twin does the slower path read them.
 from __future__ import annotations
 
 import uuid
-from functools import lru_cache
 from collections.abc import Callable
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine_hooks.inputs import JobSpec
-from worker.db.models import JobStatus, VideoJob, VideoJobEvent, utcnow
+from worker.db.models import JobEvent, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import autocommit_session, get_engine, session_scope
 from worker.jobs import reader, recorder
 from worker.jobs.reuse import REUSABLE, finished_twin, reuse_at_enqueue
@@ -100,7 +100,7 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
         earlier_jobs = _insert_if_new(values)
         if earlier_jobs is not None:
             job = VideoJob(**values)
-            queued = VideoJobEvent(job_id=job.id, created_at=job.created_at, **_QUEUED_EVENT)
+            queued = VideoJobEvent(job_id=job.id, created_at=job.created_at, **recorder.QUEUED_EVENT)
             return job, True, ([(queued, job)] if earlier_jobs == 0 else None)
     whole_log = reader.user_events(spec.user_id)  # one statement, no transaction around it
     job = _request_job(whole_log, spec)
@@ -123,13 +123,10 @@ def _requeue_or_create(session: Session, spec: JobSpec) -> tuple[
         return job, False, whole_log  # another caller re-queued it first
     job = VideoJob(**_new_row_values(spec))
     donor = finished_twin(session, spec.prompt_hash)
-    if donor is None:
-        session.add_all([job, VideoJobEvent(job_id=job.id, event="queued", status=job.status, attempt=0)])
-        return job, True, None
-    reuse_at_enqueue(job, donor)
-    session.add_all([job, VideoJobEvent(job_id=job.id, event="reused", status=job.status, attempt=0,
-                                        detail={"reused_from_job_id": job.reused_from_job_id})])
-    return job, False, None
+    if donor is not None:
+        reuse_at_enqueue(job, donor)
+    recorder.add_new_job(session, job)
+    return job, donor is None, None
 
 
 def _request_job(whole_log: list[tuple[VideoJobEvent, VideoJob]], spec: JobSpec) -> VideoJob | None:
@@ -175,7 +172,7 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
         return None
     if with_event:
         return row.earlier_jobs
-    session.execute(insert(VideoJobEvent.__table__), {**_QUEUED_EVENT, "job_id": values["id"],
+    session.execute(insert(VideoJobEvent.__table__), {**recorder.QUEUED_EVENT, "job_id": values["id"],
                                                      "created_at": values["created_at"]})
     return session.scalar(select(func.count()).where(VideoJob.user_id == values["user_id"])) - 1
 
@@ -198,8 +195,6 @@ def forget_seen_requests() -> None:
 #: Idempotency keys this process has enqueued (a repeat call goes straight to the lookup).
 _SEEN: set[str] = set()
 _SEEN_LIMIT = 100_000
-#: The event every new job starts with.
-_QUEUED_EVENT = {"event": "queued", "status": JobStatus.QUEUED.value, "attempt": 0}
 
 
 @lru_cache(maxsize=4)
@@ -231,10 +226,10 @@ def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, b
     inserted = new_job.cte("new_job")
     # Sees the table as it was before this statement, so the new job is not counted.
     earlier_jobs = select(func.count()).where(jobs.c.user_id == bindparam("user_id")).scalar_subquery()
-    event_values = [literal(value, events.c[name].type) for name, value in _QUEUED_EVENT.items()]
+    event_values = [literal(value, events.c[name].type) for name, value in recorder.QUEUED_EVENT.items()]
     with_event = (
         insert(events)
-        .from_select(["job_id", *_QUEUED_EVENT, "created_at"],
+        .from_select(["job_id", *recorder.QUEUED_EVENT, "created_at"],
                      select(inserted.c.id, *event_values, cast(bindparam("created_at"), events.c.created_at.type)))
         .returning(events.c.job_id, earlier_jobs.label("earlier_jobs"))
         .add_cte(inserted)
@@ -247,6 +242,6 @@ def _publish(job: VideoJob) -> None:
         publish_job(job.id)
     except Exception as exc:
         failure = PublishError(f"could not publish to the broker: {type(exc).__name__}: {exc}", job.id)
-        recorder.guarded(recorder.fail, job.id, failure, attempt=job.attempt, event="enqueue_failed")
+        recorder.guarded(recorder.fail, job.id, failure, attempt=job.attempt, event=JobEvent.ENQUEUE_FAILED)
         job.status = JobStatus.FAILED.value
         raise failure from exc

@@ -104,13 +104,11 @@ def database_url(request, tmp_path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-def configure(monkeypatch, tmp_path: Path, database_url: str, migrate: bool = True, **env: str) -> Settings:
+def configure(monkeypatch, tmp_path: Path, database_url: str, migrate: bool = True) -> Settings:
     """Point every setting at this test's own database and directories."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("VIDEO_STORAGE_DIR", str(tmp_path / "videos"))
     monkeypatch.setenv("TRACE_DIR", str(tmp_path / "traces"))
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
     dispose_engines()
     settings = reload_settings()
     if migrate:

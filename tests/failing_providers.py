@@ -1,4 +1,5 @@
-"""Providers that fail on purpose, registered for one test like any other provider."""
+"""Providers that fail on purpose, swapped into the registry for one test: each is one class and one
+`register` line, as a new provider is."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from worker import providers
 from worker.errors import PermanentVideoError, TransientVideoError
 from worker.providers.local import LocalRenderer
+from worker.providers.poster import PosterRenderer
 from worker.settings import Settings, reload_settings
 
 ATTEMPTS: Counter[str] = Counter()
@@ -43,8 +45,7 @@ class Refusing(LocalRenderer):
         raise PermanentVideoError("content policy refused the prompt")
 
 
-class BrokenPoster:
-    name = "poster"
+class BrokenPoster(PosterRenderer):
 
     def produce(self, request, workdir):
         raise OSError(5, "Input/output error")  # a broken drawing; a full disk would wait for storage
@@ -79,11 +80,12 @@ class FullDisk:
 
 @contextmanager
 def using_provider(cls: type, monkeypatch) -> Iterator[Settings]:
-    """Workers of this test use provider `cls` until the block ends."""
-    providers.register(cls.name, cls)
+    """Workers of this test use provider `cls` as the first tier (in the registry's `local` entry) until the
+    block ends."""
+    previous = providers.register("local", cls)
     with monkeypatch.context() as patched:
-        patched.setenv("VIDEO_PROVIDER", cls.name)
+        patched.setenv("VIDEO_PROVIDER", "local")
         try:
             yield reload_settings()
         finally:
-            providers.unregister(cls.name)
+            providers.unregister("local", restore=previous)

@@ -20,7 +20,7 @@ from engine_hooks import enqueue_videos
 from worker.celery_app import app
 from worker.db.models import VideoJob, utcnow
 from worker.db.session import session_scope
-from worker.jobs.reconcile import reconcile
+from worker.ops.reconcile import reconcile
 from worker.messages import QUEUE_NAME, job_ids_with_messages, publish_job
 
 WAITING, LOST = 40, 10

@@ -10,7 +10,8 @@ from PIL import Image
 
 from tests.storyboards import board_for, real_contexts
 from worker.errors import InvalidVideoFile
-from worker.providers import VideoRequest, get_provider
+from worker.providers import VideoRequest
+from worker.providers.local import LocalRenderer
 from worker.render.encode import encode_mp4
 from worker.render.probe import check_deliverable, probe_video
 
@@ -18,7 +19,7 @@ from worker.render.probe import check_deliverable, probe_video
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
     board = board_for(real_contexts()["user_0034"])
-    return get_provider("local").produce(VideoRequest("job", "", board), tmp_path_factory.mktemp("probe")).video_path
+    return LocalRenderer().produce(VideoRequest("job", "", board), tmp_path_factory.mktemp("probe")).video_path
 
 
 def test_truncated_file_is_rejected(rendered, tmp_path):

@@ -13,7 +13,7 @@ import pytest
 from tests.factories import OUTCOME, age, event_names, load_job, queued_job
 from worker.db.models import utcnow
 from worker.jobs import leases, recorder
-from worker.jobs.reconcile import reconcile
+from worker.ops.reconcile import reconcile
 from worker.storage import SCRATCH_PREFIX
 from worker.traces import trace_path
 

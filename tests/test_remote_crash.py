@@ -15,7 +15,7 @@ from tests.factories import load_job
 from tests.fake_videos_api import API_KEY, Fault
 from tests.factories import wait_for_terminal
 from worker.celery_app import app
-from worker.jobs import remote_ledger
+from worker.remote import ledger
 from worker.settings import reload_settings
 from worker.worker_process import WorkerProcess
 
@@ -45,7 +45,7 @@ def test_killed_between_create_and_save_the_job_is_looked_up_not_paid_again(
     assert fake.on_create.wait(60), first.log_text()[-2000:]
     first.kill()
 
-    state = remote_ledger.remote_state(job_id)
+    state = ledger.remote_state(job_id)
     assert state.remote_id is None and state.open_submission is not None, "killed before saving the id"
     assert load_job(job_id).status == "running"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_videos_api import API_KEY
-from worker.jobs.overview import overview, render
+from worker.ops.overview import overview, render
 from worker.remote.breaker import trip
 from worker.remote.probe import probe_server
 from worker.remote.sunsets import shutdown_date, sunset_message

@@ -14,7 +14,8 @@ from PIL import Image
 from tests.golden_frames import GOLDEN_DIR, MANIFEST, TIMES_S, golden_boards, golden_path, min_tile_psnr_db, psnr_db
 from tests.storyboards import EDGE_CONTEXTS, board_for, real_contexts
 from worker.prompts.figures import RED_FROM_PCT, meter_colour
-from worker.providers import VideoRequest, get_provider
+from worker.providers import VideoRequest
+from worker.providers.local import LocalRenderer
 from worker.render import RENDERER_VERSION
 from worker.render import layout as L
 from worker.render import text as render_text
@@ -32,7 +33,7 @@ ALL_BOARDS = {**{name: board_for(context) for name, context in EDGE_CONTEXTS.ite
 
 
 def render(board, workdir: Path):
-    return get_provider("local").produce(VideoRequest("job", "", board), workdir)
+    return LocalRenderer().produce(VideoRequest("job", "", board), workdir)
 
 
 @pytest.fixture(scope="module")

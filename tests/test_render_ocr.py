@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from tests.storyboards import EDGE_CONTEXTS, board_for, real_contexts
-from worker.providers import VideoRequest, get_provider
+from worker.providers import VideoRequest
+from worker.providers.local import LocalRenderer
 from worker.render.draw import Painter
 from worker.render.timeline import state_at
 
@@ -92,7 +93,7 @@ def test_ocr_would_notice_a_wrong_number(ocr):
 def test_the_encoded_video_shows_the_same_figures(ocr, tmp_path: Path, user):
     context = real_contexts()[user] if user in real_contexts() else {"signals": {"credit_max_util_pct": 73.2}}
     board = board_for(context)
-    video = get_provider("local").produce(VideoRequest("job", "", board), tmp_path).video_path
+    video = LocalRenderer().produce(VideoRequest("job", "", board), tmp_path).video_path
     opening, takeaway = expected_figures(board)
     wanted = {round(OPENING_S * 24): opening, round(TAKEAWAY_S * 24): takeaway}
     with av.open(str(video)) as container:

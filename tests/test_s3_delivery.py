@@ -21,7 +21,7 @@ from tests.factories import load_job
 from tests.storyboards import card_context
 from tests.factories import wait_for_terminal
 from worker.cli import main
-from worker.jobs.reconcile import reconcile
+from worker.ops.reconcile import reconcile
 from worker.settings import reload_settings
 from worker.storage import SCRATCH_PREFIX
 from worker.traces import trace_path

@@ -16,8 +16,9 @@ import pytest
 
 from tests.factories import enqueue_one, load_job, queued_job, wait_for_terminal
 from tests.fake_videos_api import MODEL
+from worker.db.models import SubmissionOutcome
 from worker.errors import FallbackKind, FallbackNeeded
-from worker.jobs import remote_ledger
+from worker.remote import ledger
 from worker.remote.spending import spend
 from worker.settings import SettingsError, reload_settings
 from worker.traces import trace_path
@@ -41,7 +42,7 @@ def capped(configured, fake, monkeypatch):
 
 def reserve(job_id: str, settings) -> str:
     try:
-        remote_ledger.record_intent(job_id, f"hash-of-{job_id}", settings, attempt=1)
+        ledger.record_intent(job_id, f"hash-of-{job_id}", settings, attempt=1)
         return "reserved"
     except FallbackNeeded as exc:
         assert exc.kind == FallbackKind.BUDGET and str(exc).startswith("budget: the daily video budget")
@@ -76,9 +77,9 @@ def test_racing_reservations_never_pass_the_cap(capped):
 
 def test_a_create_known_unsent_gives_its_reservation_back(capped):
     jobs = [queued_job(f"user_{n:04d}", 31.0 + n) for n in range(11)]
-    submissions = [remote_ledger.record_intent(job_id, f"hash-{job_id}", capped, attempt=1) for job_id in jobs[:10]]
+    submissions = [ledger.record_intent(job_id, f"hash-{job_id}", capped, attempt=1) for job_id in jobs[:10]]
     assert reserve(jobs[10], capped) == "over budget"
-    remote_ledger.close_unsent(submissions[0], "unsent")  # refused before it reached the server
+    ledger.close_unsent(submissions[0], SubmissionOutcome.UNSENT)  # refused before it reached the server
     assert reserve(jobs[10], capped) == "reserved"
     assert spend(capped).today_usd == pytest.approx(10 * PRICE)
 

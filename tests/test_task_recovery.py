@@ -61,7 +61,7 @@ def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_
 
 @pytest.mark.parametrize("provider", [SlowRenderer], indirect=True)
 def test_a_live_slow_job_keeps_its_short_lease_and_is_never_taken_over(provider, celery_worker, monkeypatch):
-    from worker.jobs.reconcile import reconcile
+    from worker.ops.reconcile import reconcile
 
     monkeypatch.setenv("VIDEO_LEASE_S", "3")
     settings = reload_settings()

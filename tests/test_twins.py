@@ -10,12 +10,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from tests.factories import enqueue_one, events, load_job, queued_job, wait_for_terminal
-from worker.db.models import JobStatus
+from worker.db.models import JobStatus, SubmissionOutcome
 from worker.db.session import session_scope
-from worker.jobs import remote_ledger
+from worker.remote import ledger
 from worker.jobs.recorder import record_fallback
 from worker.remote.api import RemoteVideo
-from worker.remote.twins import TwinFinished, TwinInFlight
+from worker.providers.base import SharedVideo
+from worker.remote.twins import TwinInFlight
 from worker.settings import reload_settings
 from tests.test_spending import remote_env
 
@@ -37,7 +38,7 @@ def test_of_twins_racing_to_submit_exactly_one_records_an_intent(remote):
     hash_ = load_job(jobs[0]).prompt_hash
     assert {load_job(job_id).prompt_hash for job_id in jobs} == {hash_}
     with ThreadPoolExecutor(max_workers=6) as pool:
-        outcomes = list(pool.map(lambda job_id: remote_ledger.record_intent(job_id, hash_, remote, 1), jobs))
+        outcomes = list(pool.map(lambda job_id: ledger.record_intent(job_id, hash_, remote, 1), jobs))
     submitted = [job_id for job_id, outcome in zip(jobs, outcomes) if not isinstance(outcome, TwinInFlight)]
     assert len(submitted) == 1
     assert {outcome.job_id for outcome in outcomes if isinstance(outcome, TwinInFlight)} == set(submitted)
@@ -46,11 +47,11 @@ def test_of_twins_racing_to_submit_exactly_one_records_an_intent(remote):
 def test_a_twin_that_fails_hands_the_video_to_a_waiting_job(remote):
     first, second = twins(2)
     hash_ = load_job(first).prompt_hash
-    remote_ledger.record_intent(first, hash_, remote, 1)
-    assert remote_ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
+    ledger.record_intent(first, hash_, remote, 1)
+    assert ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
     with session_scope() as session:
-        session.get_one(remote_ledger.VideoJob, first).status = JobStatus.FAILED.value
-    taken_over = remote_ledger.record_intent(second, hash_, remote, 1)
+        session.get_one(ledger.VideoJob, first).status = JobStatus.FAILED.value
+    taken_over = ledger.record_intent(second, hash_, remote, 1)
     assert not isinstance(taken_over, TwinInFlight) and taken_over.idempotency_key == f"{second}:1"
 
 
@@ -85,30 +86,30 @@ def test_when_the_twin_fails_remotely_a_waiting_job_takes_over_and_pays_once_mor
 def test_a_twin_that_finished_before_the_look_is_shared_not_paid_again(remote):
     first, second = twins(2)
     hash_ = load_job(first).prompt_hash
-    remote_ledger.record_intent(first, hash_, remote, 1)
+    ledger.record_intent(first, hash_, remote, 1)
     with session_scope() as session:  # it finished between the waiting job's two looks
-        session.get_one(remote_ledger.VideoJob, first).status = JobStatus.COMPLETED.value
-    shared = remote_ledger.record_intent(second, hash_, remote, 1)
-    assert isinstance(shared, TwinFinished) and shared.donor.id == first
+        session.get_one(ledger.VideoJob, first).status = JobStatus.COMPLETED.value
+    shared = ledger.record_intent(second, hash_, remote, 1)
+    assert isinstance(shared, SharedVideo) and shared.donor.id == first
 
 
 def test_a_twin_whose_server_job_was_forgotten_is_no_maker(remote):
     first, second = twins(2)
     hash_ = load_job(first).prompt_hash
-    submission = remote_ledger.record_intent(first, hash_, remote, 1)
-    remote_ledger.confirm(submission, RemoteVideo("video_1", "queued", 0, "m", "8", "1280x720", None, 0, None, None),
-                          by="created", attempt=1, settings=remote)
-    assert remote_ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
-    remote_ledger.forget(first, "server restarted", 1)  # it will submit again, or wait itself
-    assert not isinstance(remote_ledger.record_intent(second, hash_, remote, 1), TwinInFlight)
+    submission = ledger.record_intent(first, hash_, remote, 1)
+    ledger.confirm(submission, RemoteVideo("video_1", "queued", 0, "m", "8", "1280x720", None, 0, None, None),
+                          by=SubmissionOutcome.CREATED, attempt=1, settings=remote)
+    assert ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
+    ledger.forget(first, "server restarted", 1)  # it will submit again, or wait itself
+    assert not isinstance(ledger.record_intent(second, hash_, remote, 1), TwinInFlight)
 
 
 def test_a_waiting_job_that_falls_back_stops_waiting(remote):
     first, second = twins(2)
     hash_ = load_job(first).prompt_hash
-    remote_ledger.record_intent(first, hash_, remote, 1)
-    assert remote_ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
-    remote_ledger.record_twin_wait(second, first, 1)
+    ledger.record_intent(first, hash_, remote, 1)
+    assert ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
+    ledger.record_twin_wait(second, first, 1)
     assert load_job(second).twin_job_id == first
     record_fallback(second, tier="local", reason="budget: …", kind="budget", attempt=1)
     assert load_job(second).twin_job_id is None, "its next deliveries are attempts again, not checks"

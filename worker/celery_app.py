@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0.1, "interval_step": 0.2, "interval_max": 0.5}
 #: Longer than any countdown we set (retry backoff 60 s, polls 30 s, lease deferrals up to the time
 #: limit) and any task run: on Redis an unacknowledged message comes back after this, so a shorter
-#: one would run late-acked tasks again and again. One value for broker and result backend.
+#: one would run late-acked tasks again and again. (There is no result backend: status lives in video_jobs.)
 MIN_VISIBILITY_TIMEOUT_S = 3600
 #: On SIGTERM a worker finishes its current tasks for this long, then hands the rest back.
 SOFT_SHUTDOWN_TIMEOUT_S = 60
@@ -78,7 +78,6 @@ def celery_config(settings: Settings) -> dict:
         # of a task when a worker receives it; its Broker page shows what is still waiting.
         "task_send_sent_event": False,
         "worker_send_task_events": not settings.uses_embedded_broker,
-        "task_track_started": True,
         "worker_hijack_root_logger": False,
     }
     if settings.celery_broker_url.startswith(("redis://", "rediss://")):
@@ -87,7 +86,6 @@ def celery_config(settings: Settings) -> dict:
             "socket_connect_timeout": BROKER_CONNECT_TIMEOUT_S,
             "socket_timeout": REDIS_SOCKET_TIMEOUT_S,
         }
-        config["result_backend_transport_options"] = {"visibility_timeout": visibility_timeout_s(settings)}
     if settings.uses_embedded_broker:
         from worker import embedded_broker
         from worker.db.session import SharedSQLiteConnection
@@ -126,10 +124,13 @@ startup.install(app)
 
 @signals.worker_process_init.connect
 def _fresh_connections_after_fork(**_kwargs) -> None:
-    """Pooled connections must not be shared with the parent process (which already chose pre-ping at celeryd_init)."""
+    """Pooled connections must not be shared with the parent process (which already chose pre-ping at celeryd_init).
+
+    `close=False`, as SQLAlchemy documents for a forked child: the child forgets the inherited connections
+    without closing them, since they are the parent's."""
     from worker.db.session import dispose_engines
 
-    dispose_engines()
+    dispose_engines(close=False)
 
 
 def reconfigure(settings: Settings) -> None:

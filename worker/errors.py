@@ -1,7 +1,9 @@
 """The errors that decide what happens to a job.
 
-`TransientVideoError` is the only error Celery retries (with backoff); anything
-else ends the job at once as failed, with its type and message recorded.
+`TransientVideoError` is the only error Celery retries (with backoff). A
+`PermanentVideoError` ends the tier that raised it: the fallback chain moves on
+to the next tier (`FallbackNeeded` says why, as a `FallbackKind`), except for
+`InvalidVideoInput`, which no tier can help and fails the job at once.
 """
 
 from enum import StrEnum
@@ -16,7 +18,7 @@ class TransientVideoError(VideoJobError):
 
 
 class PermanentVideoError(VideoJobError):
-    """Will fail the same way every time: bad input, an unsupported request."""
+    """Will fail the same way every time on this tier: a refused prompt, an unsupported request."""
 
 
 class InvalidVideoInput(PermanentVideoError):
@@ -60,19 +62,30 @@ class FallbackKind(StrEnum):
     BUDGET = "budget"  # the spending cap would be exceeded
 
 
-class FallbackNeeded(VideoJobError):
+class FallbackNeeded(PermanentVideoError):
     """A clear terminal verdict for this tier: move on to the next one.
 
-    `kind` names the verdict for events, traces and dashboards (`FallbackKind`).
+    `kind` names the verdict for events, traces and dashboards.
     """
 
-    def __init__(self, message: str, kind: str) -> None:
+    def __init__(self, message: str, kind: FallbackKind) -> None:
         super().__init__(message)
-        self.kind = kind
+        self.kind = FallbackKind(kind)
+
+
+class RemoteGone(FallbackNeeded):
+    """The model or endpoint was removed (404/410 on create, model not found): the breaker opens."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind=FallbackKind.GONE)
 
 
 class NoVideoAvailable(VideoJobError):
     """Every tier of the fallback chain failed; the recommendation stays text only."""
+
+
+class MessageLost(VideoJobError):
+    """The broker lost a job's message more than `VIDEO_MAX_ENQUEUES` times (restarted, flushed, workers killed)."""
 
 
 class AttemptsExhausted(VideoJobError):

@@ -44,8 +44,8 @@ def storyboard_from_contexts(user_id: str, contexts_file: Path) -> Storyboard:
 
 def storyboard_from_database(user_id: str) -> Storyboard:
     from worker.db.migrate import ensure_schema_current
-    from worker.jobs.operations import list_jobs
-    from worker.production import build_request
+    from worker.ops.operations import list_jobs
+    from worker.fallback_chain import build_request
 
     ensure_schema_current()
     jobs = list_jobs(user_id, limit=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, get_args
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,6 +22,11 @@ from worker.setting_errors import describe, masked_url
 #: Where the embedded default keeps its SQLite files when nothing else is configured.
 DEFAULT_DATA_DIR = Path("data")
 #: Brokers Celery can reach without extra plugins; anything else is a typo.
+#: What `VIDEO_PROVIDER` may name: the first tier of the fallback chain (`worker.providers` holds
+#: each one's factory; the poster is a fallback tier only, never a provider to choose).
+ProviderName = Literal["local", "openai"]
+#: The providers that call a paid remote service: they need the VIDEO_API_* settings.
+REMOTE_PROVIDERS = frozenset({"openai"})
 KNOWN_BROKER_SCHEMES = ("sqla+sqlite", "sqla+postgresql", "redis", "rediss", "amqp", "pyamqp", "memory", "filesystem")
 
 
@@ -45,9 +51,9 @@ class Settings(BaseSettings):
         default=False, validation_alias=AliasChoices("VIDEO_GENERATION_ENABLED", "SORA_ENABLED"),
         description="Feature flag: false makes the engine hooks a no-op (SORA_ENABLED is honoured too).",
     )
-    video_provider: str = Field(
+    video_provider: ProviderName = Field(
         default="local", validation_alias=AliasChoices("VIDEO_PROVIDER"),
-        description="Which provider renders videos: `local` (embedded renderer).",
+        description="Which provider makes videos: `local` (embedded renderer) or `openai` (a Videos API server).",
     )
     video_storage_dir: Path = Field(
         default=DEFAULT_DATA_DIR / "videos", validation_alias=AliasChoices("VIDEO_STORAGE_DIR"),
@@ -180,14 +186,13 @@ class Settings(BaseSettings):
         description="Most spent on remote videos per UTC calendar month, likewise.",
     )
 
-    @field_validator("video_provider")
+    @field_validator("video_provider", mode="before")
     @classmethod
-    def _known_provider(cls, value: str) -> str:
-        from worker.providers import provider_names
-
-        value = value.strip().lower()
-        if value not in provider_names():
-            raise ValueError(f"unknown provider {value!r}; choose one of {', '.join(provider_names())}")
+    def _known_provider(cls, value: object) -> object:
+        names = get_args(ProviderName)
+        value = value.strip().lower() if isinstance(value, str) else value
+        if value not in names:
+            raise ValueError(f"unknown provider {value!r}; choose one of {', '.join(names)}")
         return value
 
     @field_validator("video_storage_url")
@@ -225,7 +230,7 @@ class Settings(BaseSettings):
         if scheme not in KNOWN_BROKER_SCHEMES:
             raise ValueError(f"CELERY_BROKER_URL={masked_url(self.celery_broker_url)!r} has the scheme {scheme!r}: "
                              f"use one of {', '.join(KNOWN_BROKER_SCHEMES)}")
-        if self.video_provider == "openai":
+        if self.uses_remote_provider:
             self._check_remote()
         capped = self.video_budget_usd_per_day or self.video_budget_usd_per_month
         if capped and self.video_cost_per_second_usd is None:
@@ -246,6 +251,11 @@ class Settings(BaseSettings):
             raise ValueError(f"VIDEO_SIZE {self.video_size} is under 1280x720")
         if self.video_api_timeout_s * 3 >= self.task_time_limit_s:
             raise ValueError("VIDEO_API_TIMEOUT_S must be under a third of VIDEO_TASK_TIME_LIMIT_S")
+
+    @property
+    def uses_remote_provider(self) -> bool:
+        """Whether the first tier is a paid remote service (decided here only)."""
+        return self.video_provider in REMOTE_PROVIDERS
 
     @property
     def uses_embedded_broker(self) -> bool:

@@ -31,8 +31,8 @@ def render(settings: Settings) -> str:
 
 
 def _provider(settings: Settings) -> str:
-    if settings.video_provider == "openai":
-        return (f"openai: {settings.video_model} at {masked_url(settings.video_api_base_url)}, "
+    if settings.uses_remote_provider:
+        return (f"{settings.video_provider}: {settings.video_model} at {masked_url(settings.video_api_base_url)}, "
                 "falling back to local, then a poster")
     if settings.video_provider == "local":
         return "local (embedded renderer), falling back to a poster"

@@ -54,7 +54,7 @@ def _refuse_to_start_unless_ready(instance=None, options=None, **_kwargs) -> Non
         refuse(explain(exc, settings.database_url))
     if not (options or {}).get("wait_for_broker"):
         _check_broker(instance.app if instance is not None else None, settings)
-    if settings.video_provider == "openai":
+    if settings.uses_remote_provider:
         from worker.remote.sunsets import sunset_message
 
         if message := sunset_message(settings.video_model):

@@ -23,7 +23,7 @@ from worker.errors import NoVideoAvailable, StorageUnavailable, TransientVideoEr
 from worker.jobs import leases, recorder
 from worker.jobs.heartbeat import Heartbeat
 from worker.messages import RECONCILE_TASK_NAME
-from worker.production import Pending, advance
+from worker.fallback_chain import Pending, advance
 from worker.settings import get_settings
 from worker.traces import refresh_trace_file
 
@@ -80,7 +80,6 @@ class VideoTask(Task):
     retry_backoff_max=RETRY_BACKOFF_MAX_S,
     retry_jitter=True,
     max_retries=MAX_RETRIES,
-    acks_late=True,
 )
 def generate_video(self, job_id: str) -> str:
     """Move job `job_id` one step; the id is the only argument, by design."""
@@ -190,8 +189,8 @@ def _refresh_trace(user_id: str, job_id: str) -> None:
 
 @shared_task(name=RECONCILE_TASK_NAME, ignore_result=True)
 def reconcile_video_jobs() -> str:
-    """Beat's periodic pass: re-send lost messages, catch up lagging traces (see worker.jobs.reconcile)."""
-    from worker.jobs.reconcile import reconcile
+    """Beat's periodic pass: re-send lost messages, catch up lagging traces (see worker.ops.reconcile)."""
+    from worker.ops.reconcile import reconcile
     from worker.messages import job_ids_with_messages, publish_job
 
     settings = get_settings()

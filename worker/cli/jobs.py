@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from worker.db.models import JobStatus
-from worker.jobs.operations import DEFAULT_LIST_LIMIT
+from worker.ops.operations import DEFAULT_LIST_LIMIT
 
 _STATES = [status.value for status in JobStatus if status is not JobStatus.NOT_FOUND]
 #: `list`'s columns: header, width (the last one takes the rest of the line).
@@ -29,7 +29,7 @@ def _ready() -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON array, for scripts")
 def list_command(user_id: str | None, state: str | None, limit: int, as_json: bool) -> int:
     """Recent jobs, newest first: who they are for, where they are, and what they produced or why they failed."""
-    from worker.jobs.operations import list_jobs
+    from worker.ops.operations import list_jobs
 
     _ready()
     jobs = list_jobs(user_id, state, limit)
@@ -76,7 +76,7 @@ def _as_dict(job) -> dict:
 def retry_command(job_ids: tuple[str, ...], all_failed: bool) -> int:
     """Re-queue failed or degraded jobs (JOB_IDs, or --failed for all). Says why for any it did not
     re-queue; exits 1 if a named job was not re-queued."""
-    from worker.jobs.operations import retry_jobs
+    from worker.ops.operations import retry_jobs
 
     if not job_ids and not all_failed:
         raise click.UsageError("name the job ids to re-queue, or give --failed")
@@ -98,7 +98,7 @@ def retry_command(job_ids: tuple[str, ...], all_failed: bool) -> int:
 def requeue_stuck_command(now: bool) -> int:
     """Re-send the messages of jobs quiet for VIDEO_STUCK_AFTER_S (queued with no message in the
     broker, or running with a lease nobody renews) and rewrite lagging traces: beat's reconciler pass, now."""
-    from worker.jobs.operations import requeue_stuck
+    from worker.ops.operations import requeue_stuck
     from worker.settings import get_settings
 
     _ready()

@@ -24,7 +24,7 @@ def status_command() -> int:
     open circuit breakers and recent failures."""
     from worker import settings_report
     from worker.db.migrate import ensure_schema_current
-    from worker.jobs.overview import overview, render
+    from worker.ops.overview import overview, render
     from worker.settings import get_settings
 
     click.echo(f"settings:\n{settings_report.render(get_settings())}")

@@ -2,16 +2,20 @@
 
 A job moves through these states::
 
-    queued ──► running ──► completed
-      ▲           │
-      │           ├──► queued     (a transient error, or storage could not keep the video)
-      │           └──► failed     (a permanent error, or retries exhausted)
-      └── failed, or completed on the poster tier (re-enqueued by the engine or an operator)
+    (new) ──► queued ──► running ──► completed
+      │        │  ▲          │
+      │        │  │          ├──► queued     (a transient error, a lost pool process, storage could not
+      │        │  │          │                keep the video, or a remote job still rendering)
+      │        │  │          └──► failed     (a permanent error, no tier produced anything, retries
+      │        │  │                           or storage waits exhausted)
+      │        │  └── failed, or completed on the poster tier (re-queued by the engine or an operator)
+      │        └──► failed   (the broker refused the message, or lost it VIDEO_MAX_ENQUEUES times)
+      └──► completed         (created finished: an identical video already existed, `reused`)
 
-`queued` rows are written by `engine_hooks` before the Celery message is
-published; every later change is made by `worker.jobs.recorder` and appended
-to `video_job_events`, which is what the trace log is built from. A job never
-leaves `completed`, except a degraded one (a poster, no video) taken back up.
+Every row and every change, `queued` rows included, is written through
+`worker.jobs.recorder`, and each appends one `video_job_events` row named by
+`JobEvent`: the log the trace is built from. A job never leaves `completed`,
+except a degraded one (a poster, no video) taken back up.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, I
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     """Where a job is. `NOT_FOUND` is only ever returned by readers, never stored."""
 
     QUEUED = "queued"
@@ -32,6 +36,53 @@ class JobStatus(str, enum.Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     NOT_FOUND = "not_found"
+
+
+class JobEvent(enum.StrEnum):
+    """What happened to a job: the `event` of a `video_job_events` row."""
+
+    QUEUED = "queued"  # the engine asked for the video
+    REUSED = "reused"  # created completed: an identical finished video existed
+    ENQUEUE_FAILED = "enqueue_failed"  # the broker refused the job's message
+    REQUEUED = "requeued"  # a failed or degraded job was asked for again
+    REENQUEUED = "reenqueued"  # the reconciler re-sent a lost message
+    STARTED = "started"  # a worker claimed the job
+    RETRYING = "retrying"  # a temporary error; Celery delivers it again
+    WORKER_LOST = "worker_lost"  # the attempt's pool process died
+    STORAGE_UNAVAILABLE = "storage_unavailable"  # made, but storage could not keep it; waits
+    FALLBACK = "fallback"  # the job moved down the fallback chain
+    SUBMITTING = "submitting"  # the intent to create a paid remote job is committed
+    SUBMITTED = "submitted"  # the server's job id is known (created, or found after a crash)
+    CREATE_UNCONFIRMED = "create_unconfirmed"  # a create of unknown outcome is not listed yet
+    WAITING_FOR_TWIN = "waiting_for_twin"  # an identical job is making this video
+    REMOTE_FORGOTTEN = "remote_forgotten"  # the server lost a job it had acknowledged
+    CIRCUIT_OPENED = "circuit_opened"  # this job found the endpoint or model gone
+    REMOTE_QUEUED = "remote_queued"  # the remote job's status changed (one event per change)
+    REMOTE_IN_PROGRESS = "remote_in_progress"
+    REMOTE_COMPLETED = "remote_completed"
+    REMOTE_FAILED = "remote_failed"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @classmethod
+    def remote(cls, remote_status: str) -> JobEvent:
+        """The event for a remote status (the protocol's four; anything else counts as failed)."""
+        try:
+            return cls(f"remote_{remote_status}")
+        except ValueError:
+            return cls.REMOTE_FAILED
+
+
+class SubmissionOutcome(enum.StrEnum):
+    """How a paid submission's outcome was learned (`video_remote_submissions.confirmed_by`).
+
+    No value (NULL) means the outcome is unknown: counted as paid, and looked up, never re-created blindly.
+    """
+
+    CREATED = "created"  # the create answered: paid
+    FOUND = "found"  # looked up on the server after a crash: paid
+    REJECTED = "rejected"  # refused with a verdict: free
+    UNSENT = "unsent"  # certainly never reached the server: free
 
 
 TERMINAL_STATES = (JobStatus.COMPLETED, JobStatus.FAILED)
@@ -172,7 +223,7 @@ class VideoJobEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(ForeignKey("video_jobs.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    #: What happened: queued, started, retrying, completed, failed, reused, enqueue_failed, ...
+    #: What happened: a `JobEvent`.
     event: Mapped[str] = mapped_column(String(32))
     #: The job's status after this event.
     status: Mapped[str] = mapped_column(String(16))
@@ -207,9 +258,7 @@ class VideoRemoteSubmission(Base):
     #: Any length: gateways wrap the upstream id (LiteLLM's proxy makes it 234 characters).
     remote_id: Mapped[str | None] = mapped_column(Text)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: How the outcome was learned: "created" (create answered) or "found" (looked up after a crash),
-    #: both paid; "rejected" (refused with a verdict) or "unsent" (never reached the server), both free.
-    #: None: outcome unknown, counted as paid.
+    #: How the outcome was learned: a `SubmissionOutcome`; None while it is unknown (counted as paid).
     confirmed_by: Mapped[str | None] = mapped_column(String(16))
 
 

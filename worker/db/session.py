@@ -124,10 +124,11 @@ def autocommit_session(database_url: str | None = None) -> Iterator[Session]:
         yield session
 
 
-def dispose_engines() -> None:
-    """Drop every pooled connection: after a fork, and between tests."""
+def dispose_engines(*, close: bool = True) -> None:
+    """Drop every pooled connection: between tests, and (with `close=False`) in a forked child, which must
+    not close the connections it inherited from its parent."""
     with _lock:
         for factory in _factories.values():
-            factory.kw["bind"].dispose()
+            factory.kw["bind"].dispose(close=close)
         _factories.clear()
         _autocommit_factories.clear()

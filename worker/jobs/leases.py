@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from worker.db.models import JobStatus, VideoJob, utcnow
+from worker.db.models import JobEvent, JobStatus, VideoJob, utcnow
 from worker.db.session import session_scope
 from worker.errors import AttemptsExhausted
-from worker.jobs.recorder import make_event
+from worker.jobs import recorder
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
             job.wait_seconds = round((now - job.created_at).total_seconds(), 3)
         is_poll = job.fallback_tier is None and (job.remote_id is not None or job.twin_job_id is not None)
         if not is_poll:
-            session.add(make_event(job_id, "started", JobStatus.RUNNING, job.attempt))
+            recorder.add_event(session, job_id, JobEvent.STARTED, JobStatus.RUNNING, job.attempt)
         return ClaimedJob(
             id=job.id, user_id=job.user_id, topic=job.topic, persona=job.persona, template_id=job.template_id,
             template_version=job.template_version, prompt=job.prompt, prompt_hash=job.prompt_hash,
@@ -113,9 +113,7 @@ def _give_up(session: Session, job: VideoJob) -> None:
     """A job whose attempts keep dying with their worker (killed, out of memory) must still end."""
     error = AttemptsExhausted(f"gave up after {MAX_ATTEMPTS} attempts: each ended without recording a result, "
                               "most likely because its worker process died")
-    job.status, job.finished_at, job.lease_expires_at = JobStatus.FAILED.value, utcnow(), None
-    job.error_type, job.error_message = type(error).__name__, str(error)
-    session.add(make_event(job.id, "failed", JobStatus.FAILED, job.attempt, error=error))
+    recorder.fail_loaded(session, job, error)
     log.error("job %s failed: %s", job.id, error)
 
 

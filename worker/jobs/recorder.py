@@ -1,8 +1,14 @@
-"""The status changes of a job's outcome: retries, waits, fallbacks, completion, failure, re-queueing.
+"""Every write of a job's state and log: new jobs, retries, waits, fallbacks, completion, failure,
+re-queueing, and the events other layers record (remote submissions, lost messages).
 
-Claiming a job, and keeping or releasing that claim, is `worker.jobs.leases`.
+Only this module writes `video_jobs.status` or appends to `video_job_events`, with one exception
+kept for the engine's latency: a request never seen before is a single `INSERT` in
+`engine_hooks.enqueue` that writes the new row with this module's `QUEUED_EVENT`. Claiming a job,
+and keeping or releasing that claim, is `worker.jobs.leases`, which records through the functions
+here. The functions that take a `session` write inside the caller's transaction (a new job, the
+paid-submission ledger, the reconciler); the others open their own.
 
-Each change is a compare-and-set (`UPDATE ... WHERE status IN (...)`), so two
+Each status change is a compare-and-set (`UPDATE ... WHERE status IN (...)`), so two
 workers that receive the same message cannot both run the job, and a late
 writer cannot move a finished job backwards. Each successful change appends one
 `video_job_events` row: the audit log the trace is built from. See
@@ -19,15 +25,15 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from worker.db.models import LIVE_STATUSES, POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
+from worker.db.models import LIVE_STATUSES, POSTER_TIER, JobEvent, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 
 log = logging.getLogger(__name__)
 
 #: Longest error message kept; enough to debug, short enough for a trace.
 MAX_ERROR_CHARS = 2000
-#: The event of a job that made its video but could not store it (see `record_storage_wait`).
-STORAGE_WAIT_EVENT = "storage_unavailable"
+#: The columns of the event every new job starts with (the engine's insert writes it in the same statement).
+QUEUED_EVENT = {"event": JobEvent.QUEUED.value, "status": JobStatus.QUEUED.value, "attempt": 0}
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,40 @@ class Outcome:
     reused_from_job_id: str | None = None
 
 
+def add_new_job(session: Session, job: VideoJob) -> None:
+    """A new job row with its first event: `queued`, or `reused` when it was born completed with a twin's video."""
+    if job.status == JobStatus.COMPLETED.value:
+        event = _make_event(job.id, JobEvent.REUSED, JobStatus.COMPLETED, 0,
+                           detail={"reused_from_job_id": job.reused_from_job_id})
+    else:
+        event = VideoJobEvent(job_id=job.id, created_at=job.created_at, **QUEUED_EVENT)
+    session.add_all([job, event])
+
+
+def add_event(session: Session, job_id: str, event: JobEvent, status: JobStatus, attempt: int, *,
+              error: BaseException | None = None, detail: dict[str, Any] | None = None) -> None:
+    """Append one event that changes no status (a remote submission's progress, a claim), in the caller's
+    transaction, next to the columns it changes."""
+    session.add(_make_event(job_id, event, status, attempt, error=error, detail=detail))
+
+
+def fail_loaded(session: Session, job: VideoJob, error: BaseException, *, detail: dict[str, Any] | None = None) -> None:
+    """queued|running → failed for a row the caller has locked in its transaction (the reconciler's lost
+    messages, a claim whose attempts are used up)."""
+    now = utcnow()
+    job.status, job.finished_at, job.lease_expires_at, job.updated_at = JobStatus.FAILED.value, now, None, now
+    job.error_type, job.error_message = _error_fields(error).values()
+    session.add(_make_event(job.id, JobEvent.FAILED, JobStatus.FAILED, job.attempt, error=error, detail=detail))
+
+
+def record_reenqueued(session: Session, job: VideoJob, quiet_s: float) -> None:
+    """The reconciler sends a lost message again; the status stays, the count goes up."""
+    job.enqueue_count += 1
+    job.updated_at = utcnow()
+    session.add(_make_event(job.id, JobEvent.REENQUEUED, JobStatus(job.status), job.attempt,
+                           detail={"was": job.status, "quiet_s": round(quiet_s)}))
+
+
 def record_fallback(job_id: str, *, tier: str, reason: str, kind: str, attempt: int) -> None:
     """The job moves down the chain (remote → local → poster → none); the reason is kept."""
     with session_scope() as session:
@@ -63,7 +103,7 @@ def record_fallback(job_id: str, *, tier: str, reason: str, kind: str, attempt: 
             .values(fallback_used=True, fallback_tier=tier, fallback_reason=reason[:MAX_ERROR_CHARS],
                     twin_job_id=None, updated_at=utcnow())
         )
-        session.add(make_event(job_id, "fallback", JobStatus.RUNNING, attempt,
+        session.add(_make_event(job_id, JobEvent.FALLBACK, JobStatus.RUNNING, attempt,
                                detail={"tier": tier, "kind": kind, "reason": reason[:MAX_ERROR_CHARS]}))
 
 
@@ -71,7 +111,7 @@ def record_retry(job_id: str, error: BaseException, *, attempt: int, countdown_s
     """running → queued: a transient error; Celery will deliver the job again (after `countdown_s`, when known)."""
     with session_scope() as session:
         return _transition(
-            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, "retrying", attempt,
+            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, JobEvent.RETRYING, attempt,
             {"queued_at": utcnow(), "lease_expires_at": None, **_error_fields(error)},
             error=error, detail={"countdown_s": countdown_s} if countdown_s is not None else None,
         )
@@ -82,7 +122,7 @@ def record_worker_lost(job_id: str, error: BaseException) -> bool:
     with session_scope() as session:
         attempt = session.scalar(select(VideoJob.attempt).where(VideoJob.id == job_id)) or 0
         return _transition(
-            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, "worker_lost", attempt,
+            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, JobEvent.WORKER_LOST, attempt,
             {"queued_at": utcnow(), "lease_expires_at": None, **_error_fields(error)}, error=error,
         )
 
@@ -96,13 +136,13 @@ def record_storage_wait(job_id: str, error: BaseException, *, attempt: int) -> i
     """
     with session_scope() as session:
         if not _transition(
-            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, STORAGE_WAIT_EVENT, attempt,
+            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, JobEvent.STORAGE_UNAVAILABLE, attempt,
             {"queued_at": utcnow(), "lease_expires_at": None, "attempt": VideoJob.attempt - 1, **_error_fields(error)},
             error=error,
         ):
             return 0
         return session.scalar(select(func.count()).where(
-            VideoJobEvent.job_id == job_id, VideoJobEvent.event == STORAGE_WAIT_EVENT)) or 0
+            VideoJobEvent.job_id == job_id, VideoJobEvent.event == JobEvent.STORAGE_UNAVAILABLE.value)) or 0
 
 
 def complete(job_id: str, outcome: Outcome, *, attempt: int) -> bool:
@@ -114,11 +154,11 @@ def complete(job_id: str, outcome: Outcome, *, attempt: int) -> bool:
         values["estimated_cost_usd"] = 0.0
         detail["reused_from_job_id"] = outcome.reused_from_job_id
     with session_scope() as session:
-        return _transition(session, job_id, (JobStatus.RUNNING.value,), JobStatus.COMPLETED, "completed", attempt,
+        return _transition(session, job_id, (JobStatus.RUNNING.value,), JobStatus.COMPLETED, JobEvent.COMPLETED, attempt,
                            values, detail=detail)
 
 
-def fail(job_id: str, error: BaseException, *, attempt: int, event: str = "failed") -> bool:
+def fail(job_id: str, error: BaseException, *, attempt: int, event: JobEvent = JobEvent.FAILED) -> bool:
     """queued|running → failed, keeping the error's type and message."""
     with session_scope() as session:
         return _transition(
@@ -135,7 +175,7 @@ def requeue(session: Session, job_id: str, reason: str) -> bool:
     Returns False when another caller re-queued it first.
     """
     return _transition(
-        session, job_id, (JobStatus.FAILED.value, JobStatus.COMPLETED.value), JobStatus.QUEUED, "requeued", 0,
+        session, job_id, (JobStatus.FAILED.value, JobStatus.COMPLETED.value), JobStatus.QUEUED, JobEvent.REQUEUED, 0,
         {"queued_at": utcnow(), "finished_at": None, "attempt": 0, "enqueue_count": 1,
          "fallback_used": False, "fallback_tier": None, "fallback_reason": None, "poll_deadline_at": None,
          "twin_job_id": None},
@@ -158,7 +198,7 @@ def _transition(
     job_id: str,
     from_states: Iterable[str],
     to: JobStatus,
-    event: str,
+    event: JobEvent,
     attempt: int,
     values: dict[str, Any],
     *,
@@ -175,14 +215,14 @@ def _transition(
     if changed != 1:
         log.info("job %s: %s skipped, job is no longer in %s", job_id, event, "/".join(from_states))
         return False
-    session.add(make_event(job_id, event, to, attempt, error=error, detail=detail))
+    session.add(_make_event(job_id, event, to, attempt, error=error, detail=detail))
     return True
 
 
-def make_event(job_id: str, event: str, status: JobStatus, attempt: int, *, error: BaseException | None = None,
-           detail: dict[str, Any] | None = None) -> VideoJobEvent:
+def _make_event(job_id: str, event: JobEvent, status: JobStatus, attempt: int, *, error: BaseException | None = None,
+               detail: dict[str, Any] | None = None) -> VideoJobEvent:
     fields = _error_fields(error) if error is not None else {}
-    return VideoJobEvent(job_id=job_id, event=event, status=status.value, attempt=attempt, detail=detail,
+    return VideoJobEvent(job_id=job_id, event=event.value, status=status.value, attempt=attempt, detail=detail,
                          created_at=utcnow(), **fields)
 
 

@@ -1,12 +1,26 @@
-"""What every video provider is: give it a request, get a local MP4 back."""
+"""What every tier of the fallback chain is: a provider that takes one step towards a job's video.
+
+A step returns what it made (`ProducedVideo`, files in a scratch directory, or `SharedVideo`, an
+identical job's finished video) or `Pending` (ask again later: the task re-publishes itself, so no
+worker slot waits on a server). The local renderer and the poster produce on their first step; a
+remote provider submits, polls and downloads across steps. Errors say what happens next:
+`TransientVideoError` is retried, `PermanentVideoError` (or `FallbackNeeded` with its kind) moves
+the job to the next tier, `InvalidVideoInput` fails it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from worker.prompts.templates import Storyboard
+
+if TYPE_CHECKING:
+    from worker.db.models import VideoJob
+    from worker.jobs.leases import ClaimedJob
+    from worker.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -16,8 +30,6 @@ class VideoRequest:
     job_id: str
     prompt: str
     storyboard: Storyboard
-    width: int = 1280
-    height: int = 720
 
 
 @dataclass(frozen=True)
@@ -28,15 +40,46 @@ class ProducedVideo:
     poster_path: Path | None
     provider: str
     renderer_version: str
+    #: When a remote video was submitted: its generation time runs from then, not from this step.
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SharedVideo:
+    """An identical job made this video on its first tier: take it, at no cost."""
+
+    donor: VideoJob
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Not ready: take the next step after `poll_after_s`."""
+
+    poll_after_s: float
+
+
+Step = ProducedVideo | SharedVideo | Pending
 
 
 class VideoProvider(Protocol):
-    """A way of turning a request into an MP4 file.
-
-    Raise `TransientVideoError` for failures worth retrying and
-    `PermanentVideoError` for those that will never succeed.
-    """
+    """One tier of the fallback chain. Registered by name in `worker.providers`; built per step
+    from the settings."""
 
     name: str
 
-    def produce(self, request: VideoRequest, workdir: Path) -> ProducedVideo: ...
+    def step(self, job: ClaimedJob, request: VideoRequest, workdir: Path) -> Step: ...
+
+
+class ProducesAtOnce:
+    """A provider that makes the whole video in its first step: subclasses write `produce`."""
+
+    name = "abstract"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings
+
+    def step(self, job: ClaimedJob, request: VideoRequest, workdir: Path) -> Step:
+        return self.produce(request, workdir)
+
+    def produce(self, request: VideoRequest, workdir: Path) -> ProducedVideo:
+        raise NotImplementedError

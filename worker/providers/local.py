@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from worker.providers.base import ProducedVideo, VideoRequest
+from worker.providers.base import ProducedVideo, ProducesAtOnce, VideoRequest
 from worker.render import RENDERER_VERSION
 from worker.render.draw import Painter
 from worker.render.encode import encode_mp4
@@ -16,7 +16,7 @@ LOCAL_FPS = 24
 POSTER_JPEG_QUALITY = 85
 
 
-class LocalRenderer:
+class LocalRenderer(ProducesAtOnce):
     """Renders `VideoRequest.storyboard` to an MP4, and a poster of the user's starting point."""
 
     name = "local"

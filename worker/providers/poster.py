@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from worker.providers.base import ProducedVideo, VideoRequest
+from worker.providers.base import ProducedVideo, ProducesAtOnce, VideoRequest
 from worker.providers.local import draw_poster
 from worker.render import RENDERER_VERSION
 
 
-class PosterRenderer:
+class PosterRenderer(ProducesAtOnce):
     """Draws the poster (the user's card and meter beside the takeaway) as a JPEG; no video."""
 
     name = "poster"

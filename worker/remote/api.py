@@ -22,7 +22,7 @@ from pathlib import Path
 
 import openai
 
-from worker.errors import FallbackNeeded, RemoteJobForgotten, RemoteRetryable
+from worker.errors import FallbackKind, FallbackNeeded, RemoteGone, RemoteJobForgotten, RemoteRetryable
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,6 @@ warnings.filterwarnings("ignore", message="The Sora API is scheduled to permanen
 MAX_LOOKUP_PAGES = 10
 #: Error codes that mean the model (not the request) is gone.
 _GONE_CODES = ("model_not_found", "model_removed", "model_deprecated")
-
-
-class RemoteGone(FallbackNeeded):
-    """The model or endpoint was removed (404/410 on create, model not found)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, kind="gone")
 
 
 @dataclass(frozen=True)
@@ -174,7 +167,7 @@ class VideosApi:
         except openai.APIStatusError as exc:
             if exc.status_code in (404, 410):
                 gone = _describe(exc, self._api_key)
-                raise FallbackNeeded(f"content of {video_id} is gone: {gone}", kind="expired") from None
+                raise FallbackNeeded(f"content of {video_id} is gone: {gone}", kind=FallbackKind.EXPIRED) from None
             raise _classified(exc, "download", self._api_key) from None
         except (openai.OpenAIError, ValueError) as exc:
             raise _classified(exc, "download", self._api_key) from None
@@ -196,7 +189,7 @@ def _classified(exc: Exception, operation: str, secret: str) -> Exception:
                                    reached_server=False)
         if exc.status_code >= 500 or (operation == "download" and exc.status_code == 403):
             return RemoteRetryable(f"{operation} answered {exc.status_code}: {_describe(exc, secret)}", retry_after)
-        return FallbackNeeded(f"{operation} answered {exc.status_code}: {_describe(exc, secret)}", kind="permanent")
+        return FallbackNeeded(f"{operation} answered {exc.status_code}: {_describe(exc, secret)}", kind=FallbackKind.PERMANENT)
     return RemoteRetryable(f"{operation} gave an unreadable reply: {type(exc).__name__}")
 
 

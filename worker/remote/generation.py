@@ -1,9 +1,11 @@
 """Move one remote job one step: submit (or recover), check on it, or download it. Never wait.
 
-Each call returns quickly with either `Pending` (ask again after `poll_after_s`;
-the task re-publishes itself with that countdown, so no worker slot is held
-while the server renders, or while a create of unknown outcome may still appear
-in the server's list) or `Downloaded` (the files are in our scratch directory).
+Each call returns quickly with `Pending` (ask again after `poll_after_s`; the
+task re-publishes itself with that countdown, so no worker slot is held while
+the server renders, or while a create of unknown outcome may still appear in
+the server's list), a `ProducedVideo` (the files are in our scratch directory)
+or a `SharedVideo` (an identical job made it). `worker.providers.remote` is the
+tier that calls it.
 Clear terminal verdicts raise `FallbackNeeded`; temporary trouble raises
 `RemoteRetryable`, which Celery retries.
 """
@@ -11,22 +13,21 @@ Clear terminal verdicts raise `FallbackNeeded`; temporary trouble raises
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from worker.db.models import utcnow
-from worker.errors import FallbackNeeded, RemoteJobForgotten, RemoteRetryable
-from worker.jobs import remote_ledger
+from worker.db.models import SubmissionOutcome, utcnow
+from worker.errors import FallbackKind, FallbackNeeded, RemoteGone, RemoteJobForgotten, RemoteRetryable
+from worker.remote import ledger
 from worker.jobs.leases import ClaimedJob
 from worker.jobs.recorder import guarded
-from worker.providers.base import ProducedVideo
-from worker.remote.api import RemoteGone, RemoteVideo, SentCreate, VideosApi
+from worker.providers.base import Pending, ProducedVideo, SharedVideo, Step
+from worker.remote.api import RemoteVideo, SentCreate, VideosApi
 from worker.remote.breaker import open_breaker_reason, trip
 from worker.remote.sunsets import sunset_message
-from worker.remote.twins import TwinFinished, TwinInFlight
+from worker.remote.twins import TwinInFlight
 from worker.render.stills import is_image, still_from_video
 from worker.settings import Settings
 
@@ -45,19 +46,7 @@ CREATE_SETTLE_MARGIN_S = 30
 PROVIDER_NAME = "openai"
 
 
-@dataclass(frozen=True)
-class Pending:
-    poll_after_s: float
-
-
-@dataclass(frozen=True)
-class Downloaded:
-    produced: ProducedVideo
-    remote: RemoteVideo
-    submitted_at: datetime  # generation time runs from here to the stored result
-
-
-def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Downloaded | TwinFinished:
+def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Step:
     """One step of the job's remote life. Raises FallbackNeeded or RemoteRetryable."""
     base_url, model = settings.video_api_base_url, settings.video_model
     api = VideosApi.shared(base_url, settings.video_api_key.get_secret_value(), settings.video_api_timeout_s)
@@ -65,32 +54,32 @@ def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Pending | Dow
         return _step(api, job, settings, workdir)
     except RemoteGone as exc:
         trip(base_url, model, str(exc), settings.video_breaker_cooldown_s)
-        guarded(remote_ledger.record_breaker_opened, job.id, base_url, model, str(exc), job.attempt)
+        guarded(ledger.record_breaker_opened, job.id, base_url, model, str(exc), job.attempt)
         raise
 
 
 def _step(api: VideosApi, job: ClaimedJob, settings: Settings,
-          workdir: Path) -> Pending | Downloaded | TwinFinished:
-    state = remote_ledger.remote_state(job.id)
+          workdir: Path) -> Step:
+    state = ledger.remote_state(job.id)
     hint = None
     if state.remote_id is None:
         remote = _submit_or_recover(api, job, settings, state)
-        if isinstance(remote, (Pending, TwinFinished)):
+        if isinstance(remote, (Pending, SharedVideo)):
             return remote
     else:
         if state.poll_deadline_at is None:  # re-queued by an operator: a fresh deadline
-            state = remote_ledger.restart_deadline(job.id, settings.video_poll_deadline_s)
+            state = ledger.restart_deadline(job.id, settings.video_poll_deadline_s)
         if utcnow() > state.poll_deadline_at:
             raise FallbackNeeded(f"remote job {state.remote_id} did not finish within "
-                                 f"{settings.video_poll_deadline_s}s", kind="deadline")
+                                 f"{settings.video_poll_deadline_s}s", kind=FallbackKind.DEADLINE)
         try:
             remote, hint = api.retrieve(state.remote_id)
         except RemoteJobForgotten as exc:
-            remote_ledger.forget(job.id, str(exc), job.attempt)
-            remote = _submit_or_recover(api, job, settings, remote_ledger.remote_state(job.id))
-            if isinstance(remote, (Pending, TwinFinished)):
+            ledger.forget(job.id, str(exc), job.attempt)
+            remote = _submit_or_recover(api, job, settings, ledger.remote_state(job.id))
+            if isinstance(remote, (Pending, SharedVideo)):
                 return remote
-    if remote_ledger.record_poll(job.id, remote, job.attempt):  # one line per state change, not per check
+    if ledger.record_poll(job.id, remote, job.attempt):  # one line per state change, not per check
         log.info("job %s: the remote video is %s", job.id, remote.status.replace("_", " "))
     if remote.status in ("queued", "in_progress"):
         delay = _poll_delay(hint, state.poll_count)
@@ -99,17 +88,17 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings,
         return Pending(delay)
     if remote.status != "completed":
         raise FallbackNeeded(f"server reports the job {remote.status}: {remote.error or 'no reason given'}",
-                             kind="failed")
+                             kind=FallbackKind.FAILED)
     if remote.expires_at is not None and remote.expires_at < utcnow().timestamp():
-        raise FallbackNeeded(f"content of {remote.id} expired before it was downloaded", kind="expired")
+        raise FallbackNeeded(f"content of {remote.id} expired before it was downloaded", kind=FallbackKind.EXPIRED)
     video = api.download(remote.id, workdir / "video.mp4")
     poster = _poster(api, remote.id, video, workdir / "poster.jpg")
-    return Downloaded(ProducedVideo(video, poster, PROVIDER_NAME, f"{PROVIDER_NAME}:{remote.model}"), remote,
-                      remote_ledger.submitted_at(job.id) or utcnow())
+    return ProducedVideo(video, poster, PROVIDER_NAME, f"{PROVIDER_NAME}:{remote.model}",
+                         submitted_at=ledger.submitted_at(job.id) or utcnow())
 
 
 def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings,
-                       state) -> RemoteVideo | Pending | TwinFinished:
+                       state) -> RemoteVideo | Pending | SharedVideo:
     """Create the remote job at most once per submission; an unknown outcome is looked up, not repaid.
 
     A job whose twin made, or is making, the same video takes the twin's video instead of paying.
@@ -121,45 +110,45 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings,
     if submission is not None:
         found = api.find(_sent(job, submission, settings))
         if found is not None:
-            _confirm(submission, found, "found", job, settings)
+            _confirm(submission, found, SubmissionOutcome.FOUND, job, settings)
             return found
         settle_s = create_settle_s(settings)
         waited_s = (utcnow() - submission.intent_at).total_seconds()
         if waited_s < settle_s:  # a slow server may still be creating it: look again, never re-send yet
             look_again_s = max(settle_s - waited_s, MIN_POLL_S)
-            remote_ledger.record_unconfirmed(job.id, waited_s=waited_s, look_again_s=look_again_s,
+            ledger.record_unconfirmed(job.id, waited_s=waited_s, look_again_s=look_again_s,
                                              attempt=job.attempt)
             return Pending(look_again_s)
         # Not listed long after the request could have arrived: it never did. Send it, same key.
-        submission = remote_ledger.record_resend(submission)
+        submission = ledger.record_resend(submission)
     else:
         if message := sunset_message(settings.video_model):
-            raise FallbackNeeded(message, kind="sunset")
+            raise FallbackNeeded(message, kind=FallbackKind.SUNSET)
         if reason := open_breaker_reason(settings.video_api_base_url, settings.video_model):
-            raise FallbackNeeded(reason, kind="breaker")
+            raise FallbackNeeded(reason, kind=FallbackKind.BREAKER)
         if state.submissions >= MAX_SUBMISSIONS_PER_JOB:
             raise FallbackNeeded(f"server lost the job {state.submissions} times; not paying again",
-                                 kind="forgotten")
+                                 kind=FallbackKind.FORGOTTEN)
         try:
-            submission = remote_ledger.record_intent(job.id, job.prompt_hash, settings, job.attempt)
+            submission = ledger.record_intent(job.id, job.prompt_hash, settings, job.attempt)
         except IntegrityError:
-            raise FallbackNeeded("another worker recorded this submission first", kind="permanent") from None
-        if isinstance(submission, TwinFinished):
+            raise FallbackNeeded("another worker recorded this submission first", kind=FallbackKind.PERMANENT) from None
+        if isinstance(submission, SharedVideo):
             return submission
         if isinstance(submission, TwinInFlight):
-            looks = remote_ledger.record_twin_wait(job.id, submission.job_id, job.attempt)
+            looks = ledger.record_twin_wait(job.id, submission.job_id, job.attempt)
             return Pending(_poll_delay(None, looks))
     try:
         remote = api.create(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
                             size=settings.video_size, idempotency_key=submission.idempotency_key)
     except FallbackNeeded:
-        remote_ledger.close_unsent(submission, "rejected")
+        ledger.close_unsent(submission, SubmissionOutcome.REJECTED)
         raise
     except RemoteRetryable as exc:
         if not exc.reached_server:  # refused before anything was created: nothing to look up later
-            remote_ledger.close_unsent(submission, "unsent")
+            ledger.close_unsent(submission, SubmissionOutcome.UNSENT)
         raise
-    _confirm(submission, remote, "created", job, settings)
+    _confirm(submission, remote, SubmissionOutcome.CREATED, job, settings)
     return remote
 
 
@@ -170,7 +159,7 @@ def _sent(job: ClaimedJob, submission, settings: Settings) -> SentCreate:
     since, until = submission.intent_at - skew, submission.intent_at + settle + skew
     return SentCreate(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
                       size=settings.video_size, intent_at=submission.intent_at, since=since, until=until,
-                      taken_ids=remote_ledger.remote_ids_since(since - settle))
+                      taken_ids=ledger.remote_ids_since(since - settle))
 
 
 def create_settle_s(settings: Settings) -> float:
@@ -178,8 +167,8 @@ def create_settle_s(settings: Settings) -> float:
     return 2 * settings.video_api_timeout_s + CREATE_SETTLE_MARGIN_S
 
 
-def _confirm(submission, remote: RemoteVideo, by: str, job: ClaimedJob, settings: Settings) -> None:
-    remote_ledger.confirm(submission, remote, by=by, attempt=job.attempt, settings=settings)
+def _confirm(submission, remote: RemoteVideo, by: SubmissionOutcome, job: ClaimedJob, settings: Settings) -> None:
+    ledger.confirm(submission, remote, by=by, attempt=job.attempt, settings=settings)
 
 
 def _poll_delay(hint_s: float | None, polls_so_far: int) -> float:

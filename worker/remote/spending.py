@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from worker.db.models import VideoJob, VideoRemoteSubmission, utcnow
+from worker.db.models import SubmissionOutcome, VideoJob, VideoRemoteSubmission, utcnow
 from worker.db.session import session_scope
 from worker.errors import FallbackKind, FallbackNeeded
 from worker.settings import Settings
@@ -26,7 +26,7 @@ SUBMISSION_LOCK_KEY = 0x5350454E44
 #: Sums are of floats: a cap is reached when the spend is within this of it.
 EPSILON_USD = 1e-6
 #: Submissions that were paid for (the server answered, or listed the job after a crash).
-PAID = VideoRemoteSubmission.confirmed_by.in_(("created", "found"))
+PAID = VideoRemoteSubmission.confirmed_by.in_((SubmissionOutcome.CREATED.value, SubmissionOutcome.FOUND.value))
 #: Submissions that were, or may have been, paid for (outcome unknown counts as paid).
 COUNTED = or_(VideoRemoteSubmission.confirmed_by.is_(None), PAID)
 

@@ -2,7 +2,7 @@
 
 A twin in flight is another live job with the same prompt hash (`worker.jobs.reuse`) whose
 submission to the same endpoint and model was, or may have been, paid for: the job that will make
-the video. The check runs inside the serialized submission transaction (`remote_ledger.record_intent`),
+the video. The check runs inside the serialized submission transaction (`ledger.record_intent`),
 so of twins that reach it together exactly one submits. The others wait, each delivery a poll and
 not a retry, and then complete with the video the twin made. A twin that fails, or leaves the
 remote tier, is no longer in flight: the next waiting job to look takes over, under the same
@@ -24,13 +24,6 @@ class TwinInFlight:
     """The job making this job's video; ask again later."""
 
     job_id: str
-
-
-@dataclass(frozen=True)
-class TwinFinished:
-    """A job that made this video on its first tier; take it, at no cost."""
-
-    donor: VideoJob
 
 
 def twin_in_flight(session: Session, job_id: str, prompt_hash: str, base_url: str, model: str) -> str | None:

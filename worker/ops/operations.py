@@ -10,7 +10,7 @@ from sqlalchemy import select
 from worker.db.models import POSTER_TIER, JobStatus, VideoJob
 from worker.db.session import session_scope
 from worker.jobs import recorder
-from worker.jobs.reconcile import ReconcileReport, count_quiet_younger_than, reconcile
+from worker.ops.reconcile import ReconcileReport, count_quiet_younger_than, reconcile
 from worker.messages import job_ids_with_messages, publish_job
 from worker.settings import Settings
 

@@ -1,4 +1,5 @@
-"""The paid-submission ledger and a job's remote fields. Never changes a job's status.
+"""The paid-submission ledger and a job's remote fields. Never changes a job's status; its events are
+written through `worker.jobs.recorder.add_event`, in the same transaction as the ledger rows.
 
 Exactly-once submission rests on one rule: the intent to create (a row in
 `video_remote_submissions` with a unique idempotency key) is committed before
@@ -13,13 +14,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from worker.db.models import JobStatus, VideoJob, VideoRemoteSubmission, utcnow
+from worker.db.models import JobEvent, JobStatus, SubmissionOutcome, VideoJob, VideoRemoteSubmission, utcnow
 from worker.db.session import session_scope
 from worker.jobs import reuse
-from worker.jobs.recorder import make_event
+from worker.jobs.recorder import add_event
 from worker.remote import spending
 from worker.remote.api import RemoteVideo
-from worker.remote.twins import TwinFinished, TwinInFlight, twin_in_flight
+from worker.providers.base import SharedVideo
+from worker.remote.twins import TwinInFlight, twin_in_flight
 from worker.settings import Settings
 
 
@@ -68,7 +70,7 @@ def submitted_at(job_id: str) -> datetime | None:
 
 
 def record_intent(job_id: str, prompt_hash: str, settings: Settings,
-                  attempt: int) -> Submission | TwinInFlight | TwinFinished:
+                  attempt: int) -> Submission | TwinInFlight | SharedVideo:
     """Commit the intent to create the job's next submission, reserving its cost, unless a twin has
     made, or is making, this video (then nothing is written).
 
@@ -76,7 +78,7 @@ def record_intent(job_id: str, prompt_hash: str, settings: Settings,
     the intent's insert takes), so twins and spending caps hold across workers.
 
     Raises:
-        FallbackNeeded(kind="budget"): the cost would take the day or month over its cap.
+        FallbackNeeded(kind=FallbackKind.BUDGET): the cost would take the day or month over its cap.
         IntegrityError: another worker recorded this submission first.
     """
     base_url, model = settings.video_api_base_url, settings.video_model
@@ -91,15 +93,14 @@ def record_intent(job_id: str, prompt_hash: str, settings: Settings,
             session.flush()  # on SQLite this takes the write lock, held until the commit
             if (donor := reuse.finished_twin(session, prompt_hash, first_tier_only=True)) is not None:
                 session.expunge(donor)  # loaded; the rollback below must not expire it
-                raise _Twin(TwinFinished(donor))
+                raise _Twin(SharedVideo(donor))
             if twin := twin_in_flight(session, job_id, prompt_hash, base_url, model):
                 raise _Twin(TwinInFlight(twin))
             spending.check_caps(session, settings, row.intent_at)
             session.execute(update(VideoJob).where(VideoJob.id == job_id, VideoJob.twin_job_id.is_not(None))
                             .values(twin_job_id=None, poll_count=0))  # it makes its own video now
-            session.add(make_event(job_id, "submitting", JobStatus.RUNNING, attempt,
-                                   detail={"idempotency_key": row.idempotency_key, "model": model,
-                                           "cost_usd": row.cost_usd}))
+            add_event(session, job_id, JobEvent.SUBMITTING, JobStatus.RUNNING, attempt,
+                      detail={"idempotency_key": row.idempotency_key, "model": model, "cost_usd": row.cost_usd})
             return _submission(row)
     except _Twin as twin:
         return twin.verdict
@@ -114,25 +115,26 @@ def record_twin_wait(job_id: str, twin_id: str, attempt: int) -> int:
         job.poll_count += 1
         if job.twin_job_id != twin_id:
             job.twin_job_id = twin_id
-            session.add(make_event(job_id, "waiting_for_twin", JobStatus.RUNNING, attempt,
-                                   detail={"twin_job_id": twin_id}))
+            add_event(session, job_id, JobEvent.WAITING_FOR_TWIN, JobStatus.RUNNING, attempt,
+                      detail={"twin_job_id": twin_id})
         return looks
 
 
 class _Twin(Exception):
     """Abandons the intent's transaction: a twin made, or is making, the video."""
 
-    def __init__(self, verdict: TwinInFlight | TwinFinished) -> None:
+    def __init__(self, verdict: TwinInFlight | SharedVideo) -> None:
         super().__init__(verdict)
         self.verdict = verdict
 
 
-def confirm(submission: Submission, remote: RemoteVideo, *, by: str, attempt: int, settings: Settings) -> None:
+def confirm(submission: Submission, remote: RemoteVideo, *, by: SubmissionOutcome, attempt: int,
+            settings: Settings) -> None:
     """Record the server's job id (from the create reply, or `found` by lookup after a crash)."""
     now = utcnow()
     with session_scope() as session:
         row = session.get_one(VideoRemoteSubmission, submission.id)
-        row.remote_id, row.confirmed_at, row.confirmed_by = remote.id, now, by
+        row.remote_id, row.confirmed_at, row.confirmed_by = remote.id, now, by.value
         job = session.get_one(VideoJob, row.job_id)
         seconds = _int(remote.seconds)
         job.remote_id, job.remote_status, job.remote_model = remote.id, remote.status, remote.model
@@ -141,16 +143,16 @@ def confirm(submission: Submission, remote: RemoteVideo, *, by: str, attempt: in
         if seconds:  # what the server will bill, by its own count
             row.cost_usd = spending.price_usd(seconds, settings)
         job.estimated_cost_usd = row.cost_usd
-        session.add(make_event(job.id, "submitted", JobStatus.RUNNING, attempt,
-                               detail={"remote_id": remote.id, "confirmed_by": by, "model": remote.model,
-                                       "remote_status": remote.status, "idempotency_key": row.idempotency_key}))
+        add_event(session, job.id, JobEvent.SUBMITTED, JobStatus.RUNNING, attempt,
+                  detail={"remote_id": remote.id, "confirmed_by": by.value, "model": remote.model,
+                          "remote_status": remote.status, "idempotency_key": row.idempotency_key})
 
 
-def close_unsent(submission: Submission, how: str) -> None:
-    """The create certainly started nothing (`rejected` with a verdict, or `unsent`): nothing to recover."""
+def close_unsent(submission: Submission, how: SubmissionOutcome) -> None:
+    """The create certainly started nothing (`REJECTED` with a verdict, or `UNSENT`): nothing to recover."""
     with session_scope() as session:
         row = session.get_one(VideoRemoteSubmission, submission.id)
-        row.confirmed_at, row.confirmed_by = utcnow(), how
+        row.confirmed_at, row.confirmed_by = utcnow(), how.value
 
 
 def restart_deadline(job_id: str, deadline_s: int) -> RemoteState:
@@ -164,16 +166,16 @@ def forget(job_id: str, reason: str, attempt: int) -> None:
     """The server lost the job (404 on a known id): clear it so one new submission may be made."""
     with session_scope() as session:
         job = session.get_one(VideoJob, job_id)
-        session.add(make_event(job_id, "remote_forgotten", JobStatus.RUNNING, attempt,
-                               detail={"remote_id": job.remote_id, "reason": reason}))
+        add_event(session, job_id, JobEvent.REMOTE_FORGOTTEN, JobStatus.RUNNING, attempt,
+                  detail={"remote_id": job.remote_id, "reason": reason})
         job.remote_id = job.remote_status = None
 
 
 def record_unconfirmed(job_id: str, *, waited_s: float, look_again_s: float, attempt: int) -> None:
     """A create whose outcome is unknown is not listed yet; the job waits for a verdict, not a retry."""
     with session_scope() as session:
-        session.add(make_event(job_id, "create_unconfirmed", JobStatus.RUNNING, attempt,
-                               detail={"waited_s": round(waited_s, 1), "look_again_s": round(look_again_s, 1)}))
+        add_event(session, job_id, JobEvent.CREATE_UNCONFIRMED, JobStatus.RUNNING, attempt,
+                  detail={"waited_s": round(waited_s, 1), "look_again_s": round(look_again_s, 1)})
 
 
 def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> bool:
@@ -183,8 +185,8 @@ def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> bool:
         job.poll_count += 1
         changed = job.remote_status != remote.status
         if changed:
-            session.add(make_event(job_id, f"remote_{remote.status}", JobStatus.RUNNING, attempt,
-                                   detail={"remote_id": remote.id, "progress": remote.progress}))
+            add_event(session, job_id, JobEvent.remote(remote.status), JobStatus.RUNNING, attempt,
+                      detail={"remote_id": remote.id, "progress": remote.progress, "remote_status": remote.status})
         job.remote_status = remote.status
         return changed
 
@@ -192,8 +194,8 @@ def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> bool:
 def record_breaker_opened(job_id: str, base_url: str, model: str, reason: str, attempt: int) -> None:
     """This job is the one that found the endpoint gone and opened the circuit breaker."""
     with session_scope() as session:
-        session.add(make_event(job_id, "circuit_opened", JobStatus.RUNNING, attempt,
-                               detail={"base_url": base_url, "model": model, "reason": reason}))
+        add_event(session, job_id, JobEvent.CIRCUIT_OPENED, JobStatus.RUNNING, attempt,
+                  detail={"base_url": base_url, "model": model, "reason": reason})
 
 
 def _submission(row: VideoRemoteSubmission) -> Submission:

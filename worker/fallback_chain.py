@@ -1,10 +1,11 @@
-"""Make one job's result down the fallback chain: remote → local → poster → none. No Celery here.
+"""The fallback chain: the job's tiers, walked one way, until one produces a video or a poster.
 
-The task calls `advance` once per delivery. A remote tier may answer `Pending`
-(the task re-publishes itself to check later); every other path ends in an
-`Outcome` or raises. Each step down the chain is recorded with its reason, and
-only a clear verdict moves a job down: a temporary error is retried first and
-falls through only on the last attempt.
+The tiers are `VIDEO_PROVIDER`'s, then `local`, then `poster` (`tiers`); a job resumes at the
+tier it last reached (`fallback_tier`). The task calls `advance` once per delivery. A tier may
+answer `Pending` (the task re-publishes itself to check later); every other path ends in an
+`Outcome` or raises. Each step down the chain is recorded with its reason and kind, and only a
+clear verdict moves a job down: a temporary error is retried first and falls through only on the
+last attempt. No Celery here.
 """
 
 from __future__ import annotations
@@ -13,19 +14,19 @@ import dataclasses
 import logging
 import time
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from worker.db.models import POSTER_TIER, VideoJob, utcnow
-from worker.errors import FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable, TransientVideoError
+from worker.errors import (FallbackKind, FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable,
+                           TransientVideoError)
 from worker.jobs import recorder
 from worker.jobs.leases import ClaimedJob
-from worker.jobs.reuse import reused_outcome
 from worker.jobs.recorder import Outcome
+from worker.jobs.reuse import reused_outcome
 from worker.prompts import UtilizationFigures, disclaimer_for_screen, find_template
 from worker.prompts.captions import description, webvtt
-from worker.providers import ProducedVideo, VideoRequest, get_provider
+from worker.providers import Pending, ProducedVideo, SharedVideo, VideoRequest, get_provider
 from worker.providers.local import draw_poster
-from worker.remote import generation
-from worker.remote.generation import Pending
-from worker.remote.twins import TwinFinished
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import Settings
 from worker.storage import ObjectStore, get_store, scratch_directory, store_file
@@ -33,13 +34,21 @@ from worker.storage.keys import key_sha256
 
 log = logging.getLogger(__name__)
 
-REMOTE_PROVIDER = generation.PROVIDER_NAME
+#: The tiers every chain ends with, after `VIDEO_PROVIDER`'s own.
+FALLBACK_TIERS = ("local", POSTER_TIER)
+#: What a job's `fallback_tier` says when no tier produced anything.
+NO_TIER = "none"
 
-__all__ = ["Pending", "advance", "build_request"]
+__all__ = ["Pending", "advance", "build_request", "tiers"]
+
+
+def tiers(settings: Settings) -> tuple[str, ...]:
+    """The chain for this deployment: `VIDEO_PROVIDER`, then the fallbacks it is not already."""
+    return (settings.video_provider, *(tier for tier in FALLBACK_TIERS if tier != settings.video_provider))
 
 
 def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outcome | Pending:
-    """Take the job one step further.
+    """Take the job one step further, on the tier it has reached.
 
     Raises:
         TransientVideoError: try again later (never on the last attempt, which falls back instead).
@@ -49,50 +58,40 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
     """
     started = time.monotonic()
     request = build_request(job)  # before any tier runs (or is paid for): a job we cannot tell is no job
-    if settings.video_provider == REMOTE_PROVIDER and job.fallback_tier is None:
+    chain = tiers(settings)
+    first = chain.index(job.fallback_tier) if job.fallback_tier in chain else 0
+    reasons = []
+    for index in range(first, len(chain)):
+        provider = get_provider(chain[index], settings)
         try:
             with scratch_directory(settings.video_storage_dir) as workdir:
-                step = generation.advance(job, settings, workdir)
+                step = provider.step(job, request, workdir)
                 if isinstance(step, Pending):
                     return step
-                if isinstance(step, TwinFinished):
+                if isinstance(step, SharedVideo):
                     log.info("job %s: its twin %s made the same video; sharing it", job.id, step.donor.id)
                     return reused_outcome(step.donor)
-                # A remote video's generation time runs from its submission, not from this check.
-                submitted = time.monotonic() - (utcnow() - step.submitted_at).total_seconds()
-                return _finish(step.produced, request, settings, submitted)
+                return _finish(step, request, settings, _started(step, started))
+        except (InvalidVideoInput, StorageUnavailable, SQLAlchemyError):
+            raise  # no tier can help: the job is unusable, storage cannot keep any tier's file, or the record is down
+        except TransientVideoError as exc:
+            if not last_attempt:
+                raise
+            reason, kind = f"gave up after retries: {exc}", FallbackKind.EXHAUSTED
         except FallbackNeeded as exc:
             reason, kind = str(exc), exc.kind
-        except StorageUnavailable:
-            raise  # the video exists but cannot be kept: a lower tier would not help
-        except TransientVideoError as exc:
-            if not last_attempt:
-                raise
-            reason, kind = f"gave up after retries: {exc}", "exhausted"
-        job = _fall_back(job, "local", reason, kind)
-    return _local_tiers(job, request, settings, last_attempt, started)
-
-
-def _local_tiers(job: ClaimedJob, request: VideoRequest, settings: Settings, last_attempt: bool,
-                 started: float) -> Outcome:
-    primary = "local" if settings.video_provider == REMOTE_PROVIDER else settings.video_provider
-    tiers = [POSTER_TIER] if job.fallback_tier == POSTER_TIER else [primary, POSTER_TIER]
-    reasons = []
-    for index, tier in enumerate(tiers):
-        try:
-            with scratch_directory(settings.video_storage_dir) as workdir:
-                return _finish(get_provider(tier).produce(request, workdir), request, settings, started)
-        except (InvalidVideoInput, StorageUnavailable):
-            raise  # no tier can help: the job is unusable, or storage cannot keep any tier's file
-        except TransientVideoError as exc:
-            if not last_attempt:
-                raise
-            reason, kind = f"gave up after retries: {exc}", "exhausted"
-        except Exception as exc:
-            reason, kind = f"{type(exc).__name__}: {exc}", "permanent"
-        reasons.append(f"{tier}: {reason}")
-        job = _fall_back(job, tiers[index + 1] if index + 1 < len(tiers) else "none", reason, kind)
+        except Exception as exc:  # a PermanentVideoError, or the tier's own bug: the next tier may still work
+            reason, kind = f"{type(exc).__name__}: {exc}", FallbackKind.PERMANENT
+        reasons.append(f"{provider.name}: {reason}")
+        job = _fall_back(job, chain[index + 1] if index + 1 < len(chain) else NO_TIER, reason, kind)
     raise NoVideoAvailable("no tier could make a video or poster (" + "; ".join(reasons) + ")")
+
+
+def _started(produced: ProducedVideo, step_started: float) -> float:
+    """A remote video's generation time runs from its submission, not from this step."""
+    if produced.submitted_at is None:
+        return step_started
+    return time.monotonic() - (utcnow() - produced.submitted_at).total_seconds()
 
 
 def build_request(job: ClaimedJob | VideoJob) -> VideoRequest:
@@ -154,7 +153,8 @@ def _stable_url(store: ObjectStore, key: str) -> str | None:
     return minted.url if minted.expires_at is None else None
 
 
-def _fall_back(job: ClaimedJob, tier: str, reason: str, kind: str) -> ClaimedJob:
+def _fall_back(job: ClaimedJob, tier: str, reason: str, kind: FallbackKind) -> ClaimedJob:
     log.warning("job %s falls back to %s (%s): %s", job.id, tier, kind, reason)
-    recorder.guarded(recorder.record_fallback, job.id, tier=tier, reason=reason, kind=kind, attempt=job.attempt)
+    recorder.guarded(recorder.record_fallback, job.id, tier=tier, reason=reason, kind=kind.value,
+                     attempt=job.attempt)
     return dataclasses.replace(job, fallback_tier=tier)

@@ -26,10 +26,11 @@ from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
 
-from worker.db.models import POSTER_TIER, JobStatus, VideoJob, VideoJobEvent, utcnow
+from worker.db.models import POSTER_TIER, JobEvent, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
+from worker.errors import MessageLost
 from worker.jobs.leases import BETWEEN_CHECKS
-from worker.jobs.recorder import make_event, requeue
+from worker.jobs import recorder
 from worker.settings import Settings
 from worker.storage import get_store, remove_abandoned_scratch
 from worker.trace_files import recommendations_of
@@ -155,16 +156,9 @@ def _claim_stuck(settings: Settings, held: frozenset[str] | None, quiet_for_s: f
             if give_up:
                 message = (f"message lost {job.enqueue_count} times (broker restarted or flushed, or workers "
                            "died); giving up")
-                job.status, job.finished_at, job.lease_expires_at = JobStatus.FAILED.value, now, None
-                job.error_type, job.error_message = "MessageLost", message
-                session.add(make_event(job.id, "failed", JobStatus.FAILED, job.attempt,
-                                       detail={"reason": message}))
+                recorder.fail_loaded(session, job, MessageLost(message), detail={"reason": message})
             else:
-                job.enqueue_count += 1
-                session.add(make_event(job.id, "reenqueued", JobStatus(job.status), job.attempt,
-                                       detail={"was": job.status, "quiet_s": round((now - job.updated_at)
-                                                                                   .total_seconds())}))
-            job.updated_at = now
+                recorder.record_reenqueued(session, job, quiet_s=(now - job.updated_at).total_seconds())
             chosen.append((job.id, give_up))
     return chosen
 
@@ -177,7 +171,7 @@ def _take_up_degraded(settings: Settings) -> list[str]:
         return []
     now, first_wait = utcnow(), timedelta(seconds=settings.degraded_retry_after_s)
     tries = (select(func.count(VideoJobEvent.id)).where(VideoJobEvent.job_id == VideoJob.id,
-                                                        VideoJobEvent.event == "requeued")
+                                                        VideoJobEvent.event == JobEvent.REQUEUED.value)
              .correlate(VideoJob).scalar_subquery())
     with session_scope() as session:
         degraded = session.execute(
@@ -188,7 +182,7 @@ def _take_up_degraded(settings: Settings) -> list[str]:
         ).all()
         due = [job_id for job_id, finished_at, earlier in degraded if finished_at < now - first_wait * 2 ** earlier]
         return [job_id for job_id in due
-                if requeue(session, job_id, "degraded: the reconciler tries for the real video again")]
+                if recorder.requeue(session, job_id, "degraded: the reconciler tries for the real video again")]
 
 
 def _remove_abandoned_scratch(settings: Settings) -> int:

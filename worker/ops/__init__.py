@@ -1,0 +1,1 @@
+"""What operators and beat do to jobs: the reconciler, the operator commands, the overview."""
