@@ -130,7 +130,7 @@ def report(rows: list[tuple[str, dict]]) -> None:
     print(f"{'engine call, 32 High Utilization users':<44} {'unpatched':>9} {'first call':>16} {'repeat call':>17} "
           f"{'process 1st':>12}  video_status")
     for label, result in rows:
-        base_first, base_repeat = statistics.median(result["base_first"]), statistics.median(result["base_repeat"])
+        base_first = statistics.median(result["base_first"])
         first, repeat = statistics.median(result["first"]), statistics.median(result["repeat"])
         process_first = statistics.median(
             [first_call - base for first_call, base in zip(result["process_first"], result["process_base"])])

@@ -11,8 +11,8 @@ import os
 import shutil
 import tempfile
 import urllib.request
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,22 +31,22 @@ os.environ.update({
     "VIDEO_HOOK_BUDGET_MS": "5000",
 })
 
+# Register the shared tasks now, outside any test's app: celery.contrib.testing restores the set of
+# app-finalize callbacks after each test, so a first import inside one test would register
+# generate_video for that test's worker only, and a later worker would drop its messages.
+import worker.tasks  # noqa: E402, F401
+from tests import services  # noqa: E402
+from tests.services import ServiceMissing, postgres_database  # noqa: E402
 from worker.celery_app import celery_config as production_celery_config  # noqa: E402
 from worker.celery_app import reconfigure  # noqa: E402
 from worker.db.migrate import upgrade_to_head  # noqa: E402
 from worker.db.session import dispose_engines  # noqa: E402
 from worker.settings import Settings, get_settings, reload_settings  # noqa: E402
-# Register the shared tasks now, outside any test's app: celery.contrib.testing restores the set of
-# app-finalize callbacks after each test, so a first import inside one test would register
-# generate_video for that test's worker only, and a later worker would drop its messages.
-import worker.tasks  # noqa: E402, F401
 
 #: Celery's own worker fixtures, and the topology tests' process fixtures (tests/topology_fixtures.py).
 pytest_plugins = ("celery.contrib.pytest", "tests.topology_fixtures")
 
 REQUIRE_SERVICES = os.environ.get("SPENDSENSE_REQUIRE_SERVICES") == "1"
-POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 #: Real SpendSense data (MIT): signals.parquet and three engine traces.
 SHARED_DIR = Path(__file__).resolve().parent / "data" / "spendsense"
 
@@ -79,22 +79,15 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
-    import psycopg
-
-    name = f"ssv_test_{uuid.uuid4().hex[:12]}"
     try:
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        service_missing("PostgreSQL", str(exc).splitlines()[0])
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+        database = postgres_database()
+        url = database.__enter__()
+    except ServiceMissing as exc:
+        service_missing("PostgreSQL", str(exc))
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        dispose_engines()
-        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        database.__exit__(None, None, None)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -142,61 +135,44 @@ def _forget_settings() -> None:
     get_settings.cache_clear()
 
 
+@contextmanager
+def broker(monkeypatch, url: str) -> Iterator[str]:
+    """Publish (and run the in-process worker) through `url` for the block, then back to the memory broker."""
+    monkeypatch.setenv("CELERY_BROKER_URL", url)
+    reconfigure(reload_settings())
+    try:
+        yield url
+    finally:
+        monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
+        reconfigure(reload_settings())
+
+
 @pytest.fixture
 def embedded_broker(monkeypatch, tmp_path) -> Iterator[str]:
     """Publish through the embedded SQLite broker, as a real deployment without Redis does."""
-    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    reconfigure(reload_settings())
-    yield url
-    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
-    reconfigure(reload_settings())
-
-
-#: The key a test run sets (SET NX) in an empty Redis database to make it its own.
-REDIS_CLAIM_KEY = "spendsense-video:test-claim"
+    with broker(monkeypatch, f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}") as url:
+        yield url
 
 
 def claim_redis_database() -> str:
-    """Claim an empty Redis database for this test: SET NX of a marker key, so two runs sharing the
-    server never take the same one. Returns its URL; `release_redis_database` flushes only it."""
-    import redis
-
+    """Claim an empty Redis database for this test (see tests/services.py); skip or fail without Redis."""
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
+        return services.claim_redis_database()
+    except ServiceMissing as exc:
         service_missing("Redis", str(exc))
-    token = uuid.uuid4().hex
-    for number in range(15, 0, -1):
-        client = redis.Redis.from_url(f"{REDIS_URL}/{number}")
-        if client.dbsize() == 0 and client.set(REDIS_CLAIM_KEY, token, nx=True):
-            if client.dbsize() == 1:
-                return f"{REDIS_URL}/{number}#{token}"
-            client.delete(REDIS_CLAIM_KEY)  # someone else wrote here at the same moment
-    pytest.fail("no empty Redis database 1-15 to claim; cannot isolate this run")
-
-
-def release_redis_database(claimed: str) -> None:
-    """Flush the claimed database, but only while our marker is still there."""
-    import redis
-
-    url, token = claimed.split("#")
-    client = redis.Redis.from_url(url)
-    if client.get(REDIS_CLAIM_KEY) == token.encode():
-        client.flushdb()
+    except RuntimeError as exc:
+        pytest.fail(f"{exc}; cannot isolate this run")
 
 
 @pytest.fixture
-def redis_broker(monkeypatch):
+def redis_broker(monkeypatch) -> Iterator[str]:
     """A Redis database of this run's own (claimed), flushed afterwards."""
     claimed = claim_redis_database()
-    url = claimed.split("#")[0]
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    reconfigure(reload_settings())
-    yield url
-    release_redis_database(claimed)
-    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
-    reconfigure(reload_settings())
+    try:
+        with broker(monkeypatch, claimed.split("#")[0]) as url:
+            yield url
+    finally:
+        services.release_redis_database(claimed)
 
 
 @pytest.fixture(scope="session")
@@ -250,7 +226,6 @@ def signals() -> dict[str, dict]:
 def fake():
     """A fake Videos API server on a loopback port (see tests/fake_videos_api.py)."""
     from tests.fake_videos_api import FakeVideosServer
-
     from worker.remote.api import VideosApi
 
     server = FakeVideosServer(latency_s=0.5).start()

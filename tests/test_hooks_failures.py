@@ -11,15 +11,14 @@ import re
 import socket
 import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 
 from engine_hooks import attach_video_trace, budget, enqueue_videos, save_trace, warm_up
 from engine_hooks.outcomes import ENGINE_STATUSES, MESSAGES
-from tests.conftest import configure
-from tests.factories import event_names, load_job, wait_for_terminal
-from worker.celery_app import reconfigure
+from tests.conftest import broker, configure
+from tests.factories import event_names, load_job
+from tests.helpers import wait_for_terminal
 from worker.settings import get_settings, reload_settings
 from worker.traces import trace_path, trace_write_lock
 
@@ -45,18 +44,6 @@ def assert_clean_for_the_engine(recs: list[dict]) -> None:
             code, sentence = rec["video_error"].split(": ", 1)
             assert code in MESSAGES or code == "invalid_input"
             assert not INTERNALS.search(rec["video_error"]), rec["video_error"]
-
-
-@contextmanager
-def broker_at(monkeypatch, url: str):
-    """Publish to `url` for the duration, then back to the test broker."""
-    monkeypatch.setenv("CELERY_BROKER_URL", url)
-    reconfigure(reload_settings())
-    try:
-        yield
-    finally:
-        monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
-        reconfigure(reload_settings())
 
 
 @pytest.fixture
@@ -96,7 +83,7 @@ def test_a_hung_broker_answers_every_call_unavailable_and_the_trace_is_written(
         sqlite_configured, monkeypatch, black_hole, production_budget):
     reload_settings()
     assert warm_up() is True, "the database answers"
-    with broker_at(monkeypatch, f"redis://127.0.0.1:{black_hole}/0"):
+    with broker(monkeypatch, f"redis://127.0.0.1:{black_hole}/0"):
         for call in range(20):
             recs = queue_one(f"user_{call:04d}")
             assert recs[0]["video_status"] == "unavailable", recs
@@ -116,7 +103,7 @@ def test_a_broker_that_overruns_the_budget_still_hands_the_engine_its_job(
         sqlite_configured, monkeypatch, black_hole):
     monkeypatch.setenv("VIDEO_HOOK_BUDGET_MS", "1000")  # room for the insert; the hung broker overruns
     reload_settings()
-    with broker_at(monkeypatch, f"redis://127.0.0.1:{black_hole}/0"):
+    with broker(monkeypatch, f"redis://127.0.0.1:{black_hole}/0"):
         recs = queue_one()
         assert recs[0]["video_error"].startswith("broker_unavailable"), recs
         job_id = recs[0]["video_job_id"]
@@ -143,7 +130,7 @@ def test_a_call_that_overran_before_a_reset_cannot_trip_the_breaker_after_it():
 
 
 def test_an_unreachable_broker_leaves_a_job_the_engine_can_ask_for_again(configured, monkeypatch):
-    with broker_at(monkeypatch, "redis://127.0.0.1:1/0"):
+    with broker(monkeypatch, "redis://127.0.0.1:1/0"):
         recs = queue_one()
     assert recs[0]["video_status"] == "unavailable" and recs[0]["video_error"].startswith("broker_unavailable")
     job = load_job(recs[0]["video_job_id"])
@@ -156,7 +143,7 @@ def test_an_unreachable_broker_leaves_a_job_the_engine_can_ask_for_again(configu
 
 def test_several_recommendations_try_the_unreachable_broker_once(configured, monkeypatch):
     recs = [{"topic": "credit_utilization", "title": "Lower it"}, {"topic": "credit_utilization", "title": "Why"}]
-    with broker_at(monkeypatch, "redis://127.0.0.1:1/0"):
+    with broker(monkeypatch, "redis://127.0.0.1:1/0"):
         returned = enqueue_videos("user_0001", "High Utilization", recs, RECS_CONTEXT)
     assert recs[0]["video_job_id"] == recs[1]["video_job_id"], "one job: its figures come from the user"
     assert returned == [recs[0]["video_job_id"]] * 2, "a job id for each recommendation that carries one"
@@ -165,7 +152,7 @@ def test_several_recommendations_try_the_unreachable_broker_once(configured, mon
 
 
 def test_a_sick_service_is_skipped_for_the_back_off(configured, monkeypatch):
-    with broker_at(monkeypatch, "redis://127.0.0.1:1/0"):
+    with broker(monkeypatch, "redis://127.0.0.1:1/0"):
         queue_one("user_0001")
         recs = queue_one("user_0002")
     assert recs[0]["video_error"].startswith("broker_unavailable") and "video_job_id" not in recs[0], \

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import configure, service_missing
-from tests.factories import enqueue_one, load_job, wait_for_terminal
+from tests.factories import load_job
 from tests.fake_videos_api import MODEL
+from tests.helpers import enqueue_one, wait_for_terminal
 from tests.litellm_proxy import MASTER_KEY, LiteLLMProxy, install
 from tests.topology import free_port
 from worker.remote.probe import probe_server

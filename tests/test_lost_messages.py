@@ -20,8 +20,8 @@ from engine_hooks import enqueue_videos
 from worker.celery_app import app
 from worker.db.models import VideoJob, utcnow
 from worker.db.session import session_scope
-from worker.ops.reconcile import reconcile
 from worker.messages import QUEUE_NAME, job_ids_with_messages, publish_job
+from worker.ops.reconcile import reconcile
 
 WAITING, LOST = 40, 10
 

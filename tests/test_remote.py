@@ -15,14 +15,11 @@ from PIL import Image
 from engine_hooks import enqueue_videos
 from tests.factories import event_names, load_job
 from tests.fake_videos_api import API_KEY, MODEL, Fault
+from tests.helpers import enqueue_one, wait_for_terminal
 from tests.storyboards import card_context
-from tests.factories import enqueue_one, wait_for_terminal
 from worker.remote.breaker import open_breakers
 from worker.render.probe import check_deliverable, probe_video
 from worker.settings import reload_settings
-
-
-
 
 
 @pytest.fixture
@@ -255,7 +252,7 @@ def test_a_create_that_never_arrived_is_sent_again_once_under_the_same_key(remot
 
 
 def test_a_gateway_that_echoes_the_key_never_gets_it_stored(remote, fake, celery_worker):
-    from tests.test_remote_crash import database_dump
+    from tests.helpers import database_dump
 
     fake.inject(Fault("POST", r"^/v1/videos$", "status", status=401, code=f"bad key {API_KEY}"))
     job_id = enqueue_one()

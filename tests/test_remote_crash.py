@@ -13,7 +13,7 @@ from engine_hooks import enqueue_videos
 from tests.conftest import worker_env
 from tests.factories import load_job
 from tests.fake_videos_api import API_KEY, Fault
-from tests.factories import wait_for_terminal
+from tests.helpers import database_dump, wait_for_terminal
 from worker.celery_app import app
 from worker.remote import ledger
 from worker.settings import reload_settings
@@ -67,15 +67,3 @@ def test_killed_between_create_and_save_the_job_is_looked_up_not_paid_again(
     assert "Sora API is scheduled" not in log, "the SDK deprecation warning is silenced on purpose"
     assert API_KEY not in log and "user_0001" not in log
     assert API_KEY not in database_dump(settings.database_url)
-
-
-def database_dump(url: str) -> str:
-    """Every value of every table, as text: a secret must appear nowhere in it."""
-    from sqlalchemy import MetaData, select
-
-    from worker.db.session import get_engine
-
-    metadata = MetaData()
-    metadata.reflect(get_engine(url))
-    with get_engine(url).connect() as connection:
-        return "\n".join(str(row) for table in metadata.sorted_tables for row in connection.execute(select(table)))

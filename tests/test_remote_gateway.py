@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from tests.factories import enqueue_one, load_job, wait_for_terminal
+from tests.factories import load_job
+from tests.helpers import enqueue_one, wait_for_terminal
 from worker.remote.probe import probe_server
 from worker.render.stills import is_image, still_from_video
 from worker.settings import reload_settings

@@ -19,8 +19,6 @@ from worker.remote.sunsets import shutdown_date, sunset_message
 from worker.settings import SettingsError, get_settings, reload_settings
 
 
-
-
 @pytest.fixture
 def remote_env(monkeypatch, fake):
     def apply(**overrides: str):

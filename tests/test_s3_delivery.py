@@ -18,8 +18,8 @@ import pytest
 from engine_hooks import enqueue_videos, save_trace
 from tests.conftest import worker_env
 from tests.factories import load_job
+from tests.helpers import wait_for_terminal
 from tests.storyboards import card_context
-from tests.factories import wait_for_terminal
 from worker.cli import main
 from worker.ops.reconcile import reconcile
 from worker.settings import reload_settings

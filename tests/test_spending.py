@@ -14,8 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.factories import enqueue_one, load_job, queued_job, wait_for_terminal
+from tests.factories import load_job, queued_job
 from tests.fake_videos_api import MODEL
+from tests.helpers import enqueue_one, wait_for_terminal
 from worker.db.models import SubmissionOutcome
 from worker.errors import FallbackKind, FallbackNeeded
 from worker.remote import ledger

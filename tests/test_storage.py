@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import urllib.error
-from email.message import Message
 import urllib.request
+from email.message import Message
 from pathlib import Path
 
 import boto3

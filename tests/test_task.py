@@ -13,15 +13,16 @@ from pathlib import Path
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.factories import enqueue_one, events, load_job, queued_job, trace_when_done, wait_for_terminal
+from tests.factories import events, load_job, queued_job
 from tests.failing_providers import ATTEMPTS, AlwaysBusy, BrokenPoster, FlakyRenderer, Refusing
+from tests.helpers import enqueue_one, trace_when_done, wait_for_terminal
 from tests.storyboards import card_context
 from worker import providers
 from worker.celery_app import app
 from worker.db.models import utcnow
 from worker.jobs import leases
-from worker.traces import video_metadata
 from worker.tasks import MAX_RETRIES
+from worker.traces import video_metadata
 
 
 @pytest.mark.parametrize("provider", [FlakyRenderer], indirect=True)

@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from tests.factories import enqueue_one, events, load_job, wait_for_terminal
+from tests.factories import events, load_job
 from tests.failing_providers import FullDisk, Refusing, SlowRenderer, using_provider
+from tests.helpers import enqueue_one, wait_for_terminal
 from worker.db.models import utcnow
 from worker.settings import reload_settings
 

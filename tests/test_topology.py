@@ -12,13 +12,13 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_until
 from tests.topology import ROOT
 from tests.topology_fixtures import FLOWER_PASSWORD, FLOWER_USER, USERS, assert_finished_once, enqueue_users
 from worker.settings import get_settings
@@ -48,14 +48,12 @@ def test_jobs_finish_and_flower_shows_job_ids_only_behind_auth(topology):
     jobs = enqueue_users()
     assert_finished_once(jobs, get_settings())
 
-    deadline = time.monotonic() + 30
-    while True:  # Flower learns about tasks from events, which may still be on their way
+    def every_task_succeeded() -> dict | None:  # Flower learns of tasks from events, which may still be on their way
         status, body = flower_get(port, "/api/tasks?taskname=generate_video")
         tasks = json.loads(body) if status == 200 else {}
-        if all(tasks.get(job_id, {}).get("state") == "SUCCESS" for job_id in jobs.values()):
-            break
-        assert time.monotonic() < deadline, f"Flower never showed every task succeeded: {status} {body[:2000]}"
-        time.sleep(0.5)
+        return tasks if all(tasks.get(job_id, {}).get("state") == "SUCCESS" for job_id in jobs.values()) else None
+
+    tasks = wait_until(every_task_succeeded, 30, interval_s=0.5, what="Flower shows every task succeeded")
     for job_id in jobs.values():
         task = tasks[job_id]
         assert (task["name"], task["state"], task["args"], task["kwargs"]) == (

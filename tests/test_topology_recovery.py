@@ -11,8 +11,8 @@ import time
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.conftest import REDIS_CLAIM_KEY
 from tests.factories import load_job
+from tests.services import REDIS_CLAIM_KEY
 from tests.topology_fixtures import assert_finished_once, enqueue_users
 from worker.settings import get_settings
 

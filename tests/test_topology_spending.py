@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.factories import load_job, wait_for_terminal
+from tests.factories import load_job
+from tests.helpers import wait_for_terminal
 from tests.test_spending import PRICE, remote_env
 from worker.remote.spending import spend
 from worker.settings import reload_settings

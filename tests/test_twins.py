@@ -9,16 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.factories import enqueue_one, events, load_job, queued_job, wait_for_terminal
+from tests.factories import events, load_job, queued_job
+from tests.helpers import enqueue_one, wait_for_terminal
+from tests.test_spending import remote_env
 from worker.db.models import JobStatus, SubmissionOutcome
 from worker.db.session import session_scope
-from worker.remote import ledger
 from worker.jobs.recorder import record_fallback
-from worker.remote.api import RemoteVideo
 from worker.providers.base import SharedVideo
+from worker.remote import ledger
+from worker.remote.api import RemoteVideo
 from worker.remote.twins import TwinInFlight
 from worker.settings import reload_settings
-from tests.test_spending import remote_env
 
 
 @pytest.fixture

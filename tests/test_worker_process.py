@@ -8,8 +8,8 @@ import pytest
 
 from engine_hooks import enqueue_videos
 from tests.conftest import configure, worker_env
-from tests.factories import load_job, trace_when_done
-from tests.factories import wait_for_terminal
+from tests.factories import load_job
+from tests.helpers import trace_when_done, wait_for_terminal
 from worker.render.probe import check_deliverable, probe_video
 from worker.worker_process import WorkerProcess
 

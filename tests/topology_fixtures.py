@@ -12,12 +12,13 @@ import os
 import pytest
 
 from engine_hooks import enqueue_videos
-from tests.conftest import claim_redis_database, release_redis_database
-from tests.factories import load_job, trace_when_done, wait_for_terminal
+from tests.conftest import broker, claim_redis_database
+from tests.factories import load_job
+from tests.helpers import trace_when_done, wait_for_terminal
+from tests.services import release_redis_database
 from tests.topology import Topology, free_port
-from worker.celery_app import reconfigure
 from worker.db.session import dispose_engines
-from worker.settings import get_settings, reload_settings
+from worker.settings import get_settings
 
 FLOWER_USER, FLOWER_PASSWORD = "ops", "s3cret-flower"
 USERS = {"user_0001": 73.0, "user_0004": 86.2, "user_0007": 58.4, "user_0012": 94.8}
@@ -53,15 +54,13 @@ def topology(redis_url, database, tmp_path, monkeypatch):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     dispose_engines()
-    reconfigure(reload_settings())
-    (tmp_path / "logs").mkdir()
-    processes = Topology({**os.environ, **env}, tmp_path / "logs")
-    release = processes.run("release")
-    assert release.returncode == 0, release.stderr
-    yield processes
-    processes.stop_all()
-    monkeypatch.setenv("CELERY_BROKER_URL", "memory://")
-    reconfigure(reload_settings())
+    with broker(monkeypatch, redis_url):
+        (tmp_path / "logs").mkdir()
+        processes = Topology({**os.environ, **env}, tmp_path / "logs")
+        release = processes.run("release")
+        assert release.returncode == 0, release.stderr
+        yield processes
+        processes.stop_all()
     get_settings.cache_clear()
 
 

@@ -9,7 +9,6 @@ job still needs work (see `worker.jobs.leases.claim`).
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from celery import Celery, signals
