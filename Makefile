@@ -18,8 +18,10 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/spendsense-video demo
 
+# Independent tests run side by side (pytest-xdist; most of the time is spent waiting on worker
+# processes, so four runners keep two cores busy); -v prints each test as it finishes.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 4 --dist worksteal -v
 
 bench: install
 	$(BIN)/python bench/bench_engine_overhead.py
