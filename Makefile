@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test bench docs-images clean
+.PHONY: install demo test lint bench docs-images clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: install
 # processes, so four runners keep two cores busy); -v prints each test as it finishes.
 test: install
 	$(BIN)/python -m pytest -n 4 --dist worksteal -v
+
+# Lint (ruff) and type-check (mypy, configured in pyproject.toml); CI runs it before the tests.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python bench/bench_engine_overhead.py
