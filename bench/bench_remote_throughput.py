@@ -19,38 +19,25 @@ import os
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_SERVER = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+def backends(workdir: Path, embedded: bool, stack: ExitStack):
+    """PostgreSQL + Redis (the production shape; a database of each borrowed through tests.services),
+    else the embedded default, saying why."""
+    if not embedded:
+        from tests.services import postgres_database, redis_database
 
-
-def backends(workdir: Path, embedded: bool):
-    """PostgreSQL + Redis when both answer (the production shape), else the embedded default."""
-    try:
-        if embedded:
-            raise LookupError("embedded default requested")
-        import psycopg
-        import redis
-
-        redis.Redis.from_url(REDIS_SERVER, socket_connect_timeout=1).ping()
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2)
-        free = [n for n in range(1, 16) if redis.Redis.from_url(f"{REDIS_SERVER}/{n}").dbsize() == 0]
-        name = f"bench_{uuid.uuid4().hex[:10]}"
-        admin.execute(f'CREATE DATABASE "{name}"')
-        base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-
-        def cleanup() -> None:
-            redis.Redis.from_url(f"{REDIS_SERVER}/{free[0]}").flushdb()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-        return "PostgreSQL + Redis", f"{base}/{name}", f"{REDIS_SERVER}/{free[0]}", cleanup
-    except Exception:
-        return ("SQLite + embedded SQLite broker", f"sqlite:///{workdir / 'jobs.sqlite'}",
-                f"sqla+sqlite:///{workdir / 'broker.sqlite'}", lambda: None)
+        try:
+            database_url = stack.enter_context(postgres_database("bench"))
+            broker_url = stack.enter_context(redis_database())
+            return "PostgreSQL + Redis", database_url, broker_url
+        except Exception as exc:  # a missing server, or no free Redis database: say so, never silently
+            print(f"(PostgreSQL + Redis not available: {type(exc).__name__}: {exc}; measuring the embedded default)")
+    return "SQLite + embedded SQLite broker", f"sqlite:///{workdir / 'jobs.sqlite'}", \
+        f"sqla+sqlite:///{workdir / 'broker.sqlite'}"
 
 
 def main() -> None:
@@ -66,22 +53,28 @@ def main() -> None:
     from tests.fake_videos_api import FakeVideosServer
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-remote-"))
-    label, database_url, broker_url, cleanup = backends(workdir, args.embedded)
-    fake = FakeVideosServer(latency_s=args.latency_s, concurrency=args.server_concurrency).start()
-    os.environ.update({
-        "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url, "VIDEO_GENERATION_ENABLED": "true",
-        "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
-        **fake.client_env(),
-    })
-    try:
+    with ExitStack() as stack:
+        label, database_url, broker_url = backends(workdir, args.embedded, stack)
+        fake = FakeVideosServer(latency_s=args.latency_s, concurrency=args.server_concurrency).start()
+        stack.callback(fake.stop)
+        os.environ.update({
+            "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url, "VIDEO_GENERATION_ENABLED": "true",
+            "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
+            **fake.client_env(),
+        })
         run(args, label, fake)
-    finally:
-        fake.stop()
-        cleanup()
+
+
+def all_finished(job_ids: list[str]) -> list[str] | None:
+    from worker.jobs import reader
+
+    states = [reader.get_status(job_id).value for job_id in job_ids]
+    return states if all(state in ("completed", "failed") for state in states) else None
 
 
 def run(args, label: str, fake) -> None:
     from engine_hooks import enqueue_videos, warm_up
+    from tests.helpers import wait_until
     from worker.db.migrate import upgrade_to_head
     from worker.jobs import reader
     from worker.settings import get_settings
@@ -108,11 +101,7 @@ def run(args, label: str, fake) -> None:
                 raise SystemExit(f"the worker exited:\n{worker.log_text()[-2000:]}")
             time.sleep(0.05)
         started = time.monotonic()
-        while True:
-            states = [reader.get_status(job_id).value for job_id in job_ids]
-            if all(state in ("completed", "failed") for state in states):
-                break
-            time.sleep(0.25)
+        states = wait_until(lambda: all_finished(job_ids), timeout_s=3600, interval_s=0.25, what="every job finished")
         makespan_s = time.monotonic() - started
     finally:
         worker.stop()
