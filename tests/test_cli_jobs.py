@@ -12,7 +12,8 @@ import pytest
 from tests.factories import OUTCOME, age, load_job, queued_job
 from worker.cli import main
 from worker.db.models import POSTER_TIER
-from worker.jobs import leases, operations, recorder
+from worker.jobs import leases, recorder
+from worker.ops import operations
 
 HEADER = ["JOB", "USER", "STATE", "PROVIDER", "TIER", "CREATED", "FINISHED", "DETAIL"]
 
