@@ -14,13 +14,14 @@ finished twin does the slower path read them.
 
 from __future__ import annotations
 
+import typing
 import uuid
 from collections.abc import Callable
 from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Insert, bindparam, cast, exists, func, insert, literal, select
+from sqlalchemy import Insert, Table, bindparam, cast, exists, func, insert, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -103,9 +104,9 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
             queued = VideoJobEvent(job_id=job.id, created_at=job.created_at, **recorder.QUEUED_EVENT)
             return job, True, ([(queued, job)] if earlier_jobs == 0 else None)
     whole_log = reader.user_events(spec.user_id)  # one statement, no transaction around it
-    job = _request_job(whole_log, spec)
-    if job is not None and not _wants_requeue(job):
-        return job, False, whole_log
+    found = _request_job(whole_log, spec)
+    if found is not None and not _wants_requeue(found):
+        return found, False, whole_log
     with session_scope() as session:
         return _requeue_or_create(session, spec)
 
@@ -172,9 +173,11 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
         return None
     if with_event:
         return row.earlier_jobs
-    session.execute(insert(VideoJobEvent.__table__), {**recorder.QUEUED_EVENT, "job_id": values["id"],
-                                                     "created_at": values["created_at"]})
-    return session.scalar(select(func.count()).where(VideoJob.user_id == values["user_id"])) - 1
+    session.execute(insert(typing.cast(Table, VideoJobEvent.__table__)),
+                    {**recorder.QUEUED_EVENT, "job_id": values["id"], "created_at": values["created_at"]})
+    earlier_jobs = session.scalar(select(func.count()).where(VideoJob.user_id == values["user_id"]))
+    assert earlier_jobs is not None  # count() always answers one row
+    return earlier_jobs - 1
 
 
 def _seen_here(idempotency_key: str) -> bool:
@@ -207,7 +210,8 @@ def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, b
     SQLite has none, so the caller does both in the same transaction. Built once per process:
     only the parameters change.
     """
-    jobs, events = VideoJob.__table__, VideoJobEvent.__table__
+    # Declared as FromClause by DeclarativeBase; a declarative class's __table__ is always a Table.
+    jobs, events = typing.cast(Table, VideoJob.__table__), typing.cast(Table, VideoJobEvent.__table__)
     on_postgresql = dialect == "postgresql"
 
     def param(column):  # PostgreSQL infers no type for a bare parameter in a SELECT list

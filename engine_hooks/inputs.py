@@ -7,9 +7,9 @@ the recommendation's `video_error`, so bad input is explained, never fatal.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from worker.errors import InvalidVideoInput
 from worker.prompts import (
@@ -106,15 +106,16 @@ def as_mapping(signals: object) -> dict[str, Any]:
     if isinstance(signals, dict):
         return signals
     if hasattr(signals, "columns") and hasattr(signals, "iloc"):  # a pandas DataFrame
-        if len(signals) != 1:
-            raise InvalidVideoInput(f"signals is a table of {len(signals)} rows; expected this user's one row")
+        table = cast(Sized, signals)
+        if len(table) != 1:
+            raise InvalidVideoInput(f"signals is a table of {len(table)} rows; expected this user's one row")
         return signals.iloc[0].to_dict()
     if hasattr(signals, "to_dict") and hasattr(signals, "index"):  # a pandas Series
         return signals.to_dict()
     return {}
 
 
-def _nested(mapping: dict[str, Any], *keys: str) -> object:
+def _nested(mapping: object, *keys: str) -> object:
     for key in keys:
         if not isinstance(mapping, dict):
             return None

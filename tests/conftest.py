@@ -183,7 +183,8 @@ def celery_includes() -> list[str]:
 @pytest.fixture(scope="session")
 def celery_config() -> dict:
     """The in-process test worker runs with the production configuration, on the memory broker."""
-    return {**production_celery_config(get_settings()), "broker_url": "memory://"}
+    return {**production_celery_config(get_settings()), "broker_url": "memory://", "worker_soft_shutdown_timeout": 0,
+            "broker_transport_options": {"polling_interval": 0.05}}
 
 
 def worker_env(tmp_path: Path, settings: Settings, broker_url: str, **extra: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from celery import Celery, signals
 from kombu import Exchange, Queue
@@ -39,7 +40,7 @@ SOFT_LIMIT_MARGIN_S = 30
 
 def celery_config(settings: Settings) -> dict:
     """The whole Celery configuration, derived from validated settings."""
-    config = {
+    config: dict[str, Any] = {
         "broker_url": settings.celery_broker_url,
         # Set for the embedded broker only (below); None falls back to broker_url and its scheme.
         "broker_read_url": None, "broker_write_url": None, "broker_transport": None,

@@ -98,6 +98,7 @@ def _serve(console: Console, settings: Settings, port: int) -> None:
 
     from worker.web.app import create_app
 
+    assert settings.video_preview_auth is not None  # _served_settings() always sets VIDEO_PREVIEW_AUTH
     user, password = settings.video_preview_auth.get_secret_value().split(":", 1)
     console.print(f"Serving on [bold]http://127.0.0.1:{port}/[/] (preview page: user [cyan]{user}[/], password "
                   f"[cyan]{password}[/]); Ctrl-C stops.")

@@ -25,7 +25,8 @@ class Channel(kombu_sqlalchemy.Channel):
         super().__init__(*args, **kwargs)
         self._queue_ids: dict[str, int] = {}
 
-    def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:
+    # kombu's own bases disagree on this signature (virtual: queue, message; sqlalchemy: queue, payload, **kwargs)
+    def _put(self, queue: str, message: dict[str, Any], **kwargs: Any) -> None:  # type: ignore[override]
         queue_id = self._queue_ids.get(queue)
         if queue_id is None:
             queue_id = self._get_or_create(queue).id

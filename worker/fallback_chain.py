@@ -123,6 +123,7 @@ def _finish(produced: ProducedVideo, request: VideoRequest, settings: Settings, 
     board, store = request.storyboard, get_store(settings)
     try:
         if produced.video_path is None:
+            assert produced.poster_path is not None  # a tier without a video (the poster tier) makes a poster
             poster_key = store_file(produced.poster_path, store)
             return Outcome(produced.provider, produced.renderer_version, None, _stable_url(store, poster_key),
                            None, None, None, None, None, None, None, round(time.monotonic() - started, 3),

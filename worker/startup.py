@@ -66,7 +66,9 @@ def _check_broker(app: Celery | None, settings: Settings) -> None:
     from worker.setting_errors import masked_url
 
     if app is None:
-        from worker.celery_app import app
+        from worker.celery_app import app as default_app
+
+        app = default_app
     timeout_s = settings.broker_connect_timeout_s
     try:
         with app.connection_for_read() as connection:

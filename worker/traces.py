@@ -77,11 +77,15 @@ def engine_status(job: VideoJob) -> str:
 def video_metadata(job: VideoJob, urls: JobUrls | None = None) -> dict[str, Any]:
     """What the trace says about a job's video; URLs are minted now from its keys."""
     urls = urls or job_urls(job)
+    generated_at = None
+    if job.status == JobStatus.COMPLETED.value:
+        assert job.finished_at is not None  # recorder.complete() and reuse_at_enqueue() set it with the status
+        generated_at = job.finished_at.isoformat()
     return {
         "status": engine_status(job),
         "duration_seconds": job.duration_seconds,
         "resolution": job.resolution,
-        "generated_at": job.finished_at.isoformat() if job.status == JobStatus.COMPLETED.value else None,
+        "generated_at": generated_at,
         "prompt_hash": job.prompt_hash,
         "template_version": job.template_version,
         "generation_time_seconds": job.generation_time_seconds,

@@ -62,7 +62,7 @@ def verify_traces(settings: Settings, user_ids: list[str] | None = None) -> list
 def _check_recommendation(user_id: str, rec: dict) -> list[UrlCheck]:
     metadata = rec.get("video_metadata") or {}
     expires_at = metadata.get("video_url_expires_at")
-    soon = bool(expires_at) and datetime.fromisoformat(expires_at) - utcnow() < EXPIRY_WARNING
+    soon = bool(expires_at and datetime.fromisoformat(expires_at) - utcnow() < EXPIRY_WARNING)
     urls = {"video": rec.get("video_url"), "poster": metadata.get("poster_url"),
             "captions": metadata.get("captions_url")}
     if not urls["video"]:  # the poster tier: a still, no video and no captions

@@ -12,9 +12,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from worker.db.models import JobEvent, JobStatus, VideoJob, utcnow
@@ -78,7 +79,7 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
             VideoJob.status == JobStatus.QUEUED.value,
             and_(VideoJob.status == JobStatus.RUNNING.value, VideoJob.lease_expires_at < now),
         )
-        changed = session.execute(
+        changed = cast(CursorResult, session.execute(
             update(VideoJob)
             .where(VideoJob.id == job_id, claimable)
             .values(
@@ -90,7 +91,7 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
                                       else_=now + timedelta(seconds=lease_s)),
                 updated_at=now,
             )
-        ).rowcount
+        )).rowcount
         if changed != 1:
             return _unclaimed(session, job_id)
         job = session.get_one(VideoJob, job_id)
@@ -120,12 +121,12 @@ def _give_up(session: Session, job: VideoJob) -> None:
 def renew_lease(job_id: str, attempt: int, lease_s: float) -> bool:
     """Extend the running job's lease by `lease_s` from now, if it is still this attempt's."""
     with session_scope() as session:
-        return session.execute(
+        return cast(CursorResult, session.execute(
             update(VideoJob)
             .where(VideoJob.id == job_id, VideoJob.status == JobStatus.RUNNING.value, VideoJob.attempt == attempt,
                    VideoJob.lease_expires_at.is_not(None))
             .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-        ).rowcount == 1
+        )).rowcount == 1
 
 
 def release_for_poll(job_id: str, poll_after_s: float) -> None:

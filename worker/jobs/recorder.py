@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from worker.db.models import LIVE_STATUSES, POSTER_TIER, JobEvent, JobStatus, VideoJob, VideoJobEvent, utcnow
@@ -206,12 +207,12 @@ def _transition(
     detail: dict[str, Any] | None = None,
     only_if: Any = None,
 ) -> bool:
-    changed = session.execute(
+    changed = cast(CursorResult, session.execute(
         update(VideoJob)
         .where(VideoJob.id == job_id, VideoJob.status.in_(tuple(from_states)),
                *([only_if] if only_if is not None else []))
         .values(status=to.value, updated_at=utcnow(), **values)
-    ).rowcount
+    )).rowcount
     if changed != 1:
         log.info("job %s: %s skipped, job is no longer in %s", job_id, event, "/".join(from_states))
         return False

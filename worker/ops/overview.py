@@ -44,7 +44,8 @@ def overview() -> Overview:
             .limit(RECENT_ERRORS)
         ).all()
     stuck = (oldest.id, oldest.status, (utcnow() - oldest.created_at).total_seconds()) if oldest else None
-    return Overview(counts, stuck, open_breakers(), [tuple(row) for row in errors], spend(get_settings()))
+    return Overview(counts, stuck, open_breakers(),
+                    [(job_id, when, kind, message) for job_id, when, kind, message in errors], spend(get_settings()))
 
 
 def render(view: Overview) -> str:

@@ -221,6 +221,7 @@ def _rewrite_lagging_traces(settings: Settings) -> int:
     newest: dict[str, float] = {}
     statuses: dict[str, dict[str, str]] = {}
     for user_id, job_id, status, finished_at in finished:
+        assert finished_at is not None  # the query keeps only finished jobs
         newest[user_id] = max(newest.get(user_id, 0.0), finished_at.timestamp())
         statuses.setdefault(user_id, {})[job_id] = status
     for user_id, cutoff in list(newest.items()):

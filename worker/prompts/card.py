@@ -71,8 +71,9 @@ def _card(account: Mapping) -> tuple[CardFigures | None, str | None]:
             return None, f"{name} is not a finite number"
         if value < 0:
             return None, f"{name} is negative"
-        if value > MAX_AMOUNT:
+        if value > MAX_AMOUNT:  # type: ignore[operator]  # typeshed's numbers.Real has no __gt__
             return None, f"{name} is implausibly large"
+    assert balance is not None and limit is not None  # the loop above returned unless both are numbers
     balance_units, limit_units = whole_units(float(balance)), whole_units(float(limit))
     if limit_units <= 0:
         return None, "limit is 0"

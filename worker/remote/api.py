@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, cast
 
 import openai
 
@@ -108,8 +109,9 @@ class VideosApi:
     def create(self, *, prompt: str, model: str, seconds: int, size: str, idempotency_key: str) -> RemoteVideo:
         """POST /videos. Raises RemoteRetryable (outcome may be unknown), RemoteGone or FallbackNeeded."""
         try:
+            # seconds and size are free strings: compatible servers accept values the SDK's Literals omit
             video = self._client.videos.create(
-                prompt=prompt, model=model, seconds=str(seconds), size=size,
+                prompt=prompt, model=model, seconds=cast(Any, str(seconds)), size=cast(Any, size),
                 extra_headers={"Idempotency-Key": idempotency_key},
             )
         except openai.APIStatusError as exc:
@@ -139,7 +141,8 @@ class VideosApi:
         size where listed), it was created in the window the request could have arrived in, and no
         other submission of ours has claimed its id. Of several, the one created nearest the intent.
         """
-        after, matches = openai.omit, []
+        after: str | openai.Omit = openai.omit
+        matches: list[RemoteVideo] = []
         try:
             for _ in range(MAX_LOOKUP_PAGES):
                 page = self._client.videos.list(order="desc", limit=100, after=after)
@@ -163,7 +166,8 @@ class VideosApi:
     def download(self, video_id: str, destination: Path, variant: str = "video") -> Path:
         """GET /videos/{id}/content into `destination`; 404/410 means the content expired."""
         try:
-            content = self._client.videos.download_content(video_id, variant=variant)
+            # a free string: compatible servers may offer variants the SDK's Literal omits
+            content = self._client.videos.download_content(video_id, variant=cast(Any, variant))
         except openai.APIStatusError as exc:
             if exc.status_code in (404, 410):
                 gone = _describe(exc, self._api_key)

@@ -49,6 +49,7 @@ PROVIDER_NAME = "openai"
 def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Step:
     """One step of the job's remote life. Raises FallbackNeeded or RemoteRetryable."""
     base_url, model = settings.video_api_base_url, settings.video_model
+    assert settings.video_api_key is not None  # settings validation requires it for the remote provider
     api = VideosApi.shared(base_url, settings.video_api_key.get_secret_value(), settings.video_api_timeout_s)
     try:
         return _step(api, job, settings, workdir)
@@ -69,6 +70,8 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings,
     else:
         if state.poll_deadline_at is None:  # re-queued by an operator: a fresh deadline
             state = ledger.restart_deadline(job.id, settings.video_poll_deadline_s)
+        # restart_deadline() sets the deadline and leaves the remote id (checked above) as it was
+        assert state.remote_id is not None and state.poll_deadline_at is not None
         if utcnow() > state.poll_deadline_at:
             raise FallbackNeeded(f"remote job {state.remote_id} did not finish within "
                                  f"{settings.video_poll_deadline_s}s", kind=FallbackKind.DEADLINE)

@@ -40,7 +40,7 @@ class Sprite:
     def height(self) -> int:
         return self.mask.height
 
-    def paste(self, image: Image.Image, xy: tuple[int, int], color, opacity: float = 1.0) -> None:
+    def paste(self, image: Image.Image, xy: tuple[float, float], color, opacity: float = 1.0) -> None:
         """Draw onto `image` with the mask's top-left at `xy`."""
         if opacity <= 0:
             return

@@ -20,7 +20,8 @@ class ObjectStore(Protocol):
     """Content-addressed objects: written once, verified, never changed."""
 
     #: True when minted URLs stop working (presigned); traces must then be rewritten in time.
-    urls_expire: bool
+    @property
+    def urls_expire(self) -> bool: ...
 
     def put(self, source: Path, key: str, sha256: str) -> None:
         """Store `source` as `key` unless an object of that size and hash is there already.
