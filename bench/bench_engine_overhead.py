@@ -127,16 +127,21 @@ def report(rows: list[tuple[str, dict]]) -> None:
     unpatched first call of the same process (the unpatched call just before it has already paid
     the engine's own first-call costs); the median over the processes.
     """
-    print(f"{'engine call, 32 High Utilization users':<44} {'unpatched':>9} {'first call':>16} {'repeat call':>17} "
-          f"{'process 1st':>12}  video_status")
+    print(
+        f"{'engine call, 32 High Utilization users':<44} {'unpatched':>9} {'first call':>16} {'repeat call':>17} "
+        f"{'process 1st':>12}  video_status"
+    )
     for label, result in rows:
         base_first = statistics.median(result["base_first"])
         first, repeat = statistics.median(result["first"]), statistics.median(result["repeat"])
         process_first = statistics.median(
-            [first_call - base for first_call, base in zip(result["process_first"], result["process_base"])])
-        print(f"  {label:<42} {base_first:6.2f} ms {first:6.2f} ms {_paired(result, 'first'):5.2f}x "
-              f"{repeat:6.2f} ms {_paired(result, 'repeat'):5.2f}x {process_first:+8.1f} ms  "
-              f"{','.join(result['statuses'])}")
+            [first_call - base for first_call, base in zip(result["process_first"], result["process_base"])]
+        )
+        print(
+            f"  {label:<42} {base_first:6.2f} ms {first:6.2f} ms {_paired(result, 'first'):5.2f}x "
+            f"{repeat:6.2f} ms {_paired(result, 'repeat'):5.2f}x {process_first:+8.1f} ms  "
+            f"{','.join(result['statuses'])}"
+        )
 
 
 def _paired(result: dict, round_name: str) -> float:
@@ -154,15 +159,25 @@ def main() -> None:
         return child(args.warm, args.limit)
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-engine-"))
-    base = {**os.environ, "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
-            "PYTHONPATH": str(HERE.parent)}
+    base = {
+        **os.environ,
+        "VIDEO_STORAGE_DIR": str(workdir / "videos"),
+        "TRACE_DIR": str(workdir / "traces"),
+        "PYTHONPATH": str(HERE.parent),
+    }
     base.pop("VIDEO_HOOK_BUDGET_MS", None)
     os.environ.update({"DATABASE_URL": f"sqlite:///{workdir / 'unused.sqlite'}", "CELERY_BROKER_URL": "memory://"})
     rows = [("hooks, flag off", run_variant([{**base, "VIDEO_GENERATION_ENABLED": "false"}] * PROCESSES))]
 
     def embedded(tag: str) -> list[dict[str, str]]:
-        return [fresh_environment(base, f"sqlite:///{workdir / f'jobs-{tag}{n}.sqlite'}",
-                                  f"sqla+sqlite:///{workdir / f'broker-{tag}{n}.sqlite'}") for n in range(PROCESSES)]
+        return [
+            fresh_environment(
+                base,
+                f"sqlite:///{workdir / f'jobs-{tag}{n}.sqlite'}",
+                f"sqla+sqlite:///{workdir / f'broker-{tag}{n}.sqlite'}",
+            )
+            for n in range(PROCESSES)
+        ]
 
     rows.append(("hooks, embedded default", run_variant(embedded("cold"))))
     rows.append(("hooks, embedded default, warm_up()", run_variant(embedded("warm"), warm=True)))
@@ -190,10 +205,19 @@ def main() -> None:
     hung_pg, hung_redis = black_hole(), black_hole()
     try:
         sick = [
-            ("hooks, hung PostgreSQL", {**base, "VIDEO_GENERATION_ENABLED": "true", "CELERY_BROKER_URL": "memory://",
-                                        "DATABASE_URL": f"postgresql+psycopg://u@127.0.0.1:{hung_pg.getsockname()[1]}/x"}),
-            ("hooks, hung Redis", {**embedded("sick")[0],
-                                   "CELERY_BROKER_URL": f"redis://127.0.0.1:{hung_redis.getsockname()[1]}/0"}),
+            (
+                "hooks, hung PostgreSQL",
+                {
+                    **base,
+                    "VIDEO_GENERATION_ENABLED": "true",
+                    "CELERY_BROKER_URL": "memory://",
+                    "DATABASE_URL": f"postgresql+psycopg://u@127.0.0.1:{hung_pg.getsockname()[1]}/x",
+                },
+            ),
+            (
+                "hooks, hung Redis",
+                {**embedded("sick")[0], "CELERY_BROKER_URL": f"redis://127.0.0.1:{hung_redis.getsockname()[1]}/0"},
+            ),
         ]
         print("with a sick service (every call must still return; the first one waits out the budget):")
         report([(label, run_variant([env], limit=20)) for label, env in sick])

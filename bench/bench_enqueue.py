@@ -2,9 +2,10 @@
 
 This is the time the engine spends inside the hook (validate, write the row,
 publish the message), after `warm_up()` as the engine calls it at start-up. Each
-backend is measured in its own fresh process, as an engine process has one. Measured side by side in one run on the embedded default
-(SQLite jobs database + SQLite broker) and, when they answer on this machine,
-on PostgreSQL + Redis (a throwaway database and Redis db 15, both removed after).
+backend is measured in its own fresh process, as an engine process has one.
+Measured side by side in one run on the embedded default (SQLite jobs database + SQLite
+broker) and, when they answer on this machine, on PostgreSQL + Redis (a throwaway database and a
+free Redis database, both removed after).
 Prints median and p99; nothing is asserted.
 
     python bench/bench_enqueue.py [--recommendations 300]
@@ -32,9 +33,13 @@ def measure(database_url: str, broker_url: str, count: int) -> list[float]:
     from worker.db.migrate import upgrade_to_head
 
     upgrade_to_head(database_url)
-    child = subprocess.run([sys.executable, __file__, "--child", "--recommendations", str(count)],
-                           env={**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url},
-                           capture_output=True, text=True, timeout=600)
+    child = subprocess.run(
+        [sys.executable, __file__, "--child", "--recommendations", str(count)],
+        env={**os.environ, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if child.returncode != 0:
         raise SystemExit(child.stderr[-3000:])
     return sorted(json.loads(child.stdout.strip().splitlines()[-1]))
@@ -60,8 +65,10 @@ def child(count: int) -> None:
 
 def report(label: str, samples_ms: list[float]) -> None:
     p99 = samples_ms[min(len(samples_ms) - 1, round(0.99 * len(samples_ms)) - 1)]
-    print(f"  {label:<44} median {statistics.median(samples_ms):6.2f} ms   p99 {p99:6.2f} ms   "
-          f"max {samples_ms[-1]:6.2f} ms")
+    print(
+        f"  {label:<44} median {statistics.median(samples_ms):6.2f} ms   p99 {p99:6.2f} ms   "
+        f"max {samples_ms[-1]:6.2f} ms"
+    )
 
 
 def production_backends():
@@ -93,11 +100,17 @@ def main() -> None:
     if args.child:
         return child(args.recommendations)
     workdir = Path(tempfile.mkdtemp(prefix="bench-enqueue-"))
-    os.environ.update({"VIDEO_GENERATION_ENABLED": "true", "VIDEO_STORAGE_DIR": str(workdir / "videos"),
-                       "TRACE_DIR": str(workdir / "traces")})
+    os.environ.update(
+        {
+            "VIDEO_GENERATION_ENABLED": "true",
+            "VIDEO_STORAGE_DIR": str(workdir / "videos"),
+            "TRACE_DIR": str(workdir / "traces"),
+        }
+    )
     print(f"enqueue_videos, one credit_utilization recommendation per call, n={args.recommendations}")
-    embedded = measure(f"sqlite:///{workdir / 'jobs.sqlite'}", f"sqla+sqlite:///{workdir / 'broker.sqlite'}",
-                       args.recommendations)
+    embedded = measure(
+        f"sqlite:///{workdir / 'jobs.sqlite'}", f"sqla+sqlite:///{workdir / 'broker.sqlite'}", args.recommendations
+    )
     report("embedded default (SQLite DB + SQLite broker)", embedded)
     backends = production_backends()
     if backends is not None:

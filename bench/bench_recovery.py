@@ -46,10 +46,16 @@ def main() -> None:
     broker, client = claim_redis()
     database = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
     env = {
-        "DATABASE_URL": database, "CELERY_BROKER_URL": broker, "VIDEO_GENERATION_ENABLED": "true",
-        "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
-        "VIDEO_PROVIDER": "local", "WORKER_CONCURRENCY": "2", "BEAT_SCHEDULE_FILE": str(workdir / "beat-schedule"),
-        "VIDEO_RECONCILE_INTERVAL_S": str(RECONCILE_INTERVAL_S), "VIDEO_STUCK_AFTER_S": str(STUCK_AFTER_S),
+        "DATABASE_URL": database,
+        "CELERY_BROKER_URL": broker,
+        "VIDEO_GENERATION_ENABLED": "true",
+        "VIDEO_STORAGE_DIR": str(workdir / "videos"),
+        "TRACE_DIR": str(workdir / "traces"),
+        "VIDEO_PROVIDER": "local",
+        "WORKER_CONCURRENCY": "2",
+        "BEAT_SCHEDULE_FILE": str(workdir / "beat-schedule"),
+        "VIDEO_RECONCILE_INTERVAL_S": str(RECONCILE_INTERVAL_S),
+        "VIDEO_STUCK_AFTER_S": str(STUCK_AFTER_S),
         "VIDEO_HOOK_BUDGET_MS": "5000",
     }
     os.environ.update(env)
@@ -68,8 +74,10 @@ def main() -> None:
     from worker.settings import get_settings
 
     settings = get_settings()
-    print(f"recovery on PostgreSQL + Redis (time limit {settings.task_time_limit_s} s, lease {settings.lease_s} s, "
-          f"reconcile every {RECONCILE_INTERVAL_S} s, quiet after {STUCK_AFTER_S} s)")
+    print(
+        f"recovery on PostgreSQL + Redis (time limit {settings.task_time_limit_s} s, lease {settings.lease_s} s, "
+        f"reconcile every {RECONCILE_INTERVAL_S} s, quiet after {STUCK_AFTER_S} s)"
+    )
     for label, figure in rows:
         print(f"  {label:<72} {figure}")
 
@@ -91,8 +99,9 @@ def enqueue(prefix: str, count: int) -> list[str]:
     job_ids = []
     for number in range(count):
         recs = [{"topic": "credit_utilization"}]
-        job_ids += enqueue_videos(f"{prefix}_{number:04d}", "High Utilization", recs,
-                                  {"credit_max_util_pct": 31 + number % 69})
+        job_ids += enqueue_videos(
+            f"{prefix}_{number:04d}", "High Utilization", recs, {"credit_max_util_pct": 31 + number % 69}
+        )
     return job_ids
 
 
@@ -129,8 +138,10 @@ def pool_process_killed(topology) -> tuple[str, str]:
     restarted = wait_until(lambda: [e.event for e in events(job_id)].count("started") >= 2)
     done = wait_until(lambda: status(job_id) == "completed")
     topology.stop("worker")
-    return ("pool process SIGKILLed mid-render (target: restart within 20 s)",
-            f"restarted {restarted - killed:5.1f} s, completed {done - killed:5.1f} s after the kill")
+    return (
+        "pool process SIGKILLed mid-render (target: restart within 20 s)",
+        f"restarted {restarted - killed:5.1f} s, completed {done - killed:5.1f} s after the kill",
+    )
 
 
 def whole_worker_killed(topology) -> tuple[str, str]:
@@ -146,8 +157,10 @@ def whole_worker_killed(topology) -> tuple[str, str]:
     done = wait_until(lambda: all(status(job_id) == "completed" for job_id in job_ids))
     for process in ("worker", "maintenance", "beat"):
         topology.stop(process)
-    return ("whole worker SIGKILLed mid-render, then started (target: 90 s)",
-            f"all {len(job_ids)} jobs completed {done - killed:5.1f} s after the kill")
+    return (
+        "whole worker SIGKILLed mid-render, then started (target: 90 s)",
+        f"all {len(job_ids)} jobs completed {done - killed:5.1f} s after the kill",
+    )
 
 
 def lost_messages_behind_a_backlog(topology, client) -> list[tuple[str, str]]:
@@ -164,17 +177,20 @@ def lost_messages_behind_a_backlog(topology, client) -> list[tuple[str, str]]:
     topology.start("beat")
     beat_started = time.monotonic()
     first_pass = wait_until(lambda: "] succeeded in" in topology.log_text("maintenance")[earlier_log:], step_s=0.1)
-    resent = wait_until(lambda: all("reenqueued" in [e.event for e in events(job_id)] for job_id in lost),
-                        step_s=0.5)
+    resent = wait_until(lambda: all("reenqueued" in [e.event for e in events(job_id)] for job_id in lost), step_s=0.5)
     others = sum(1 for job_id in job_ids if job_id not in lost and "reenqueued" in [e.event for e in events(job_id)])
     topology.stop("beat")
     topology.stop("maintenance")
     return [
-        (f"first reconciler pass after beat starts, {WAITING} jobs queued",
-         f"{first_pass - beat_started:5.1f} s (maintenance worker start included)"),
-        (f"{LOST} of {WAITING} waiting messages deleted (target: quiet + 2 intervals = "
-         f"{STUCK_AFTER_S + 2 * RECONCILE_INTERVAL_S} s)",
-         f"all {LOST} re-sent {resent - deleted:5.1f} s after; others re-sent: {others}"),
+        (
+            f"first reconciler pass after beat starts, {WAITING} jobs queued",
+            f"{first_pass - beat_started:5.1f} s (maintenance worker start included)",
+        ),
+        (
+            f"{LOST} of {WAITING} waiting messages deleted (target: quiet + 2 intervals = "
+            f"{STUCK_AFTER_S + 2 * RECONCILE_INTERVAL_S} s)",
+            f"all {LOST} re-sent {resent - deleted:5.1f} s after; others re-sent: {others}",
+        ),
     ]
 
 

@@ -3,9 +3,9 @@
 The ideal makespan is ceil(500 / 50) x 3 s = 30 s: only possible if no worker
 slot ever waits on the server. With `--distinct N` the jobs share N videos
 (identical figures): each is paid for once, so the bench also prints the
-server's renders per job (N / jobs is the floor) and the ideal is ceil(N / 50) x 3 s. Jobs are queued through the engine hooks first,
-then a real `celery worker --concurrency=2` is started against the fake Videos
-API server; the clock runs from the worker's "ready" line to the last job's
+server's renders per job (N / jobs is the floor) and the ideal is ceil(N / 50) x 3 s.
+Jobs are queued through the engine hooks first, then a real `celery worker --concurrency=2`
+is started against the fake Videos API server; the clock runs from the worker's "ready" line to the last job's
 terminal state. Prints the makespan and its ratio to the ideal; asserts nothing.
 
     python bench/bench_remote_throughput.py [--jobs 500] [--distinct 500] [--latency-s 3] [--server-concurrency 50]
@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+
 def backends(workdir: Path, embedded: bool, stack: ExitStack):
     """PostgreSQL + Redis (the production shape; a database of each borrowed through tests.services),
     else the embedded default, saying why."""
@@ -36,8 +37,11 @@ def backends(workdir: Path, embedded: bool, stack: ExitStack):
             return "PostgreSQL + Redis", database_url, broker_url
         except Exception as exc:  # a missing server, or no free Redis database: say so, never silently
             print(f"(PostgreSQL + Redis not available: {type(exc).__name__}: {exc}; measuring the embedded default)")
-    return "SQLite + embedded SQLite broker", f"sqlite:///{workdir / 'jobs.sqlite'}", \
-        f"sqla+sqlite:///{workdir / 'broker.sqlite'}"
+    return (
+        "SQLite + embedded SQLite broker",
+        f"sqlite:///{workdir / 'jobs.sqlite'}",
+        f"sqla+sqlite:///{workdir / 'broker.sqlite'}",
+    )
 
 
 def main() -> None:
@@ -57,11 +61,16 @@ def main() -> None:
         label, database_url, broker_url = backends(workdir, args.embedded, stack)
         fake = FakeVideosServer(latency_s=args.latency_s, concurrency=args.server_concurrency).start()
         stack.callback(fake.stop)
-        os.environ.update({
-            "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url, "VIDEO_GENERATION_ENABLED": "true",
-            "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
-            **fake.client_env(),
-        })
+        os.environ.update(
+            {
+                "DATABASE_URL": database_url,
+                "CELERY_BROKER_URL": broker_url,
+                "VIDEO_GENERATION_ENABLED": "true",
+                "VIDEO_STORAGE_DIR": str(workdir / "videos"),
+                "TRACE_DIR": str(workdir / "traces"),
+                **fake.client_env(),
+            }
+        )
         run(args, label, fake)
 
 
@@ -87,10 +96,20 @@ def run(args, label: str, fake) -> None:
     for index in range(args.jobs):
         recs = [{"topic": "credit_utilization"}]
         balance = 4000 + 11 * (index % distinct)  # one card balance, so one video, per distinct figure
-        card = {"account_type": "credit", "account_subtype": "credit card", "balance_current": balance,
-                "balance_limit": 10_000, "iso_currency_code": "USD", "mask": "2385"}
-        enqueue_videos(f"bench_{index:05d}", "High Utilization", recs,
-                       {"signals": {"credit_max_util_pct": balance / 100}, "accounts": [card]})
+        card = {
+            "account_type": "credit",
+            "account_subtype": "credit card",
+            "balance_current": balance,
+            "balance_limit": 10_000,
+            "iso_currency_code": "USD",
+            "mask": "2385",
+        }
+        enqueue_videos(
+            f"bench_{index:05d}",
+            "High Utilization",
+            recs,
+            {"signals": {"credit_max_util_pct": balance / 100}, "accounts": [card]},
+        )
         job_ids.append(recs[0]["video_job_id"])
 
     log_path = Path(settings.video_storage_dir).parent / "worker.log"
@@ -108,13 +127,19 @@ def run(args, label: str, fake) -> None:
 
     ideal_s = math.ceil(distinct / args.server_concurrency) * args.latency_s
     remote = sum(1 for job_id in job_ids if (job := reader.get_job(job_id)) and job.provider == "openai")
-    print(f"remote throughput on {label}: {args.jobs} jobs, {args.worker_processes} worker processes, "
-          f"server renders {args.server_concurrency} at a time in {args.latency_s:g} s")
+    print(
+        f"remote throughput on {label}: {args.jobs} jobs, {args.worker_processes} worker processes, "
+        f"server renders {args.server_concurrency} at a time in {args.latency_s:g} s"
+    )
     print(f"  makespan {makespan_s:.1f} s, ideal {ideal_s:.1f} s, ratio to ideal {makespan_s / ideal_s:.2f}")
-    print(f"  {states.count('completed')} completed ({remote} from the remote path), {states.count('failed')} failed; "
-          f"server created {fake.jobs_created} jobs for {len(fake.create_calls)} idempotency keys")
-    print(f"  {distinct} distinct videos: {fake.jobs_created / args.jobs:.3f} server renders per job "
-          f"(floor {distinct / args.jobs:.3f})")
+    print(
+        f"  {states.count('completed')} completed ({remote} from the remote path), {states.count('failed')} failed; "
+        f"server created {fake.jobs_created} jobs for {len(fake.create_calls)} idempotency keys"
+    )
+    print(
+        f"  {distinct} distinct videos: {fake.jobs_created / args.jobs:.3f} server renders per job "
+        f"(floor {distinct / args.jobs:.3f})"
+    )
 
 
 if __name__ == "__main__":

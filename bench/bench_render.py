@@ -21,7 +21,9 @@ from pathlib import Path
 
 #: The issue's target for one full render on one core.
 TARGET_S = 1.5
-SAMPLE_CONTEXT = Path(__file__).resolve().parents[1] / "tests" / "data" / "spendsense" / "user_contexts_high_utilization.json"
+SAMPLE_CONTEXT = (
+    Path(__file__).resolve().parents[1] / "tests" / "data" / "spendsense" / "user_contexts_high_utilization.json"
+)
 
 
 def main() -> None:
@@ -67,11 +69,15 @@ def main() -> None:
             probes.append(time.perf_counter() - started)
 
     total, floor = statistics.median(totals), statistics.median(floors)
-    print(f"local render of one video ({args.user}, one core): {probe.width}x{probe.height}, "
-          f"{probe.duration_seconds:g} s, {probe.frame_count} frames, {probe.file_size_bytes / 1024:.0f} KiB, "
-          f"n={args.repeat}")
-    print(f"  full render (draw + encode + poster): median {total:.2f} s  "
-          f"({'meets' if total <= TARGET_S else 'MISSES'} the {TARGET_S:g} s target)")
+    print(
+        f"local render of one video ({args.user}, one core): {probe.width}x{probe.height}, "
+        f"{probe.duration_seconds:g} s, {probe.frame_count} frames, {probe.file_size_bytes / 1024:.0f} KiB, "
+        f"n={args.repeat}"
+    )
+    print(
+        f"  full render (draw + encode + poster): median {total:.2f} s  "
+        f"({'meets' if total <= TARGET_S else 'MISSES'} the {TARGET_S:g} s target)"
+    )
     print(f"  encode-only floor, same frames:       median {floor:.2f} s  (full render / floor = {total / floor:.2f}x)")
     print(f"  drawing the frames alone:             median {statistics.median(draws):.2f} s")
     print(f"  probe (demux all, decode one frame):  median {statistics.median(probes):.3f} s")

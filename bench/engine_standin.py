@@ -18,8 +18,7 @@ import numpy as np
 import pandas as pd
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "spendsense"
-DISCLAIMER = ("This is educational content, not financial advice. "
-              "Consult a licensed advisor for personalized guidance.")
+DISCLAIMER = "This is educational content, not financial advice. Consult a licensed advisor for personalized guidance."
 #: Rows of the synthetic transaction table the feature step aggregates (calibrated to ~25-30 ms a call).
 TRANSACTIONS = 200_000
 
@@ -31,10 +30,14 @@ class Engine:
             import engine_hooks  # noqa: F401
         self.contexts = json.loads((DATA / "user_contexts_high_utilization.json").read_text())
         rng = np.random.default_rng(7)
-        self.transactions = pd.DataFrame({
-            "account": rng.integers(0, 400, TRANSACTIONS), "amount": rng.gamma(2.0, 40.0, TRANSACTIONS),
-            "day": rng.integers(0, 180, TRANSACTIONS), "merchant": rng.integers(0, 900, TRANSACTIONS),
-        })
+        self.transactions = pd.DataFrame(
+            {
+                "account": rng.integers(0, 400, TRANSACTIONS),
+                "amount": rng.gamma(2.0, 40.0, TRANSACTIONS),
+                "day": rng.integers(0, 180, TRANSACTIONS),
+                "merchant": rng.integers(0, 900, TRANSACTIONS),
+            }
+        )
 
     def users(self) -> list[str]:
         return sorted(self.contexts)
@@ -48,15 +51,21 @@ class Engine:
             from engine_hooks import enqueue_videos
 
             enqueue_videos(user_id, "High Utilization", recommendations, context)
-        response = {"persona": "High Utilization", "recommendations": recommendations,
-                    "metadata": {"education_count": 4, "offer_count": 1, "total_count": 5}}
+        response = {
+            "persona": "High Utilization",
+            "recommendations": recommendations,
+            "metadata": {"education_count": 4, "offer_count": 1, "total_count": 5},
+        }
         self._save_trace(user_id, response, context)
         return response
 
     def _load_signals(self, user_id: str) -> pd.Series:
         frame = pd.read_parquet(DATA / "signals.parquet")
-        return frame.loc[frame["user_id"] == user_id].iloc[0] if user_id in set(frame["user_id"]) else \
-            pd.Series(self.contexts[user_id]["signals"])
+        return (
+            frame.loc[frame["user_id"] == user_id].iloc[0]
+            if user_id in set(frame["user_id"])
+            else pd.Series(self.contexts[user_id]["signals"])
+        )
 
     def _features(self) -> pd.DataFrame:
         """What SpendSense's feature step does per request: windows and recurring-merchant counts."""
@@ -68,20 +77,33 @@ class Engine:
     @staticmethod
     def _recommendations(signals: pd.Series, features: pd.DataFrame) -> list[dict[str, Any]]:
         utilization = float(signals["credit_max_util_pct"])
-        topics = [("credit_utilization", f"Your card is at {utilization:.0f}% utilization."),
-                  ("debt_paydown_strategy", f"{int(features['recurring'].max())} recurring charges on record."),
-                  ("credit_interest", "Interest adds up; see how."),
-                  ("balance_transfer", "A transfer could lower your interest."),
-                  ("autopay", "Autopay avoids missed payments.")]
-        return [{"type": "education", "title": topic.replace("_", " ").title(), "topic": topic,
-                 "rationale": rationale, "disclaimer": DISCLAIMER} for topic, rationale in topics]
+        topics = [
+            ("credit_utilization", f"Your card is at {utilization:.0f}% utilization."),
+            ("debt_paydown_strategy", f"{int(features['recurring'].max())} recurring charges on record."),
+            ("credit_interest", "Interest adds up; see how."),
+            ("balance_transfer", "A transfer could lower your interest."),
+            ("autopay", "Autopay avoids missed payments."),
+        ]
+        return [
+            {
+                "type": "education",
+                "title": topic.replace("_", " ").title(),
+                "topic": topic,
+                "rationale": rationale,
+                "disclaimer": DISCLAIMER,
+            }
+            for topic, rationale in topics
+        ]
 
     def _save_trace(self, user_id: str, response: dict[str, Any], user_context: dict[str, Any]) -> None:
         self.trace_dir.mkdir(parents=True, exist_ok=True)
         trace_file = self.trace_dir / f"{user_id}.json"
         trace = json.loads(trace_file.read_text()) if trace_file.exists() else {"user_id": user_id}
-        trace["recommendations"] = {"persona": response["persona"], "recommendations": response["recommendations"],
-                                    "total_recommendations": response["metadata"]["total_count"]}
+        trace["recommendations"] = {
+            "persona": response["persona"],
+            "recommendations": response["recommendations"],
+            "total_recommendations": response["metadata"]["total_count"],
+        }
         if self.hooks:
             from engine_hooks import save_trace
 

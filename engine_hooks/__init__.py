@@ -35,9 +35,19 @@ __all__ = ["attach_video_trace", "enqueue_videos", "save_trace", "warm_up"]
 WARM_UP_BUDGET_MS = 5_000
 #: warm_up's rehearsal request (rolled back, never stored): a card, as most real requests have.
 WARM_UP_USER = "video-hooks-warm-up"
-WARM_UP_CONTEXT = {"signals": {"credit_max_util_pct": 73.0}, "accounts": [
-    {"account_type": "credit", "account_subtype": "credit card", "mask": "0000", "balance_current": 730.0,
-     "balance_limit": 1000.0, "iso_currency_code": "USD"}]}
+WARM_UP_CONTEXT = {
+    "signals": {"credit_max_util_pct": 73.0},
+    "accounts": [
+        {
+            "account_type": "credit",
+            "account_subtype": "credit card",
+            "mask": "0000",
+            "balance_current": 730.0,
+            "balance_limit": 1000.0,
+            "iso_currency_code": "USD",
+        }
+    ],
+}
 
 
 def _prepare_at_import() -> None:
@@ -81,8 +91,12 @@ def warm_up() -> bool:
         from worker.storage import get_store
 
         get_store(settings)
-        within_budget(lambda stage: _connect_everything(stage, settings), first=DATABASE,
-                      budget_ms=WARM_UP_BUDGET_MS, backoff_s=settings.hook_backoff_s)
+        within_budget(
+            lambda stage: _connect_everything(stage, settings),
+            first=DATABASE,
+            budget_ms=WARM_UP_BUDGET_MS,
+            backoff_s=settings.hook_backoff_s,
+        )
         return True
     except Exception as exc:
         log.warning("video hooks not warmed up: %s", describe(exc))
@@ -128,16 +142,21 @@ def _enqueue_videos(user_id: object, persona: object, recommendations: object, u
         log.warning("video enqueue skipped: %s", exc)
         return _mark(targets, EngineStatus.UNAVAILABLE, error_text("configuration_invalid"))
     try:
-        spec = job_spec(user_id, persona, VIDEO_TOPIC, user_context, targets,
-                        account_details=settings.video_prompt_account_details)
+        spec = job_spec(
+            user_id, persona, VIDEO_TOPIC, user_context, targets, account_details=settings.video_prompt_account_details
+        )
     except InvalidVideoInput as exc:
         log.warning("video not queued for %d recommendation(s): invalid input (see video_error)", len(targets))
         return _mark(targets, EngineStatus.INVALID, invalid_text(str(exc)))
     if service := sick(DATABASE, BROKER):
         return _mark(targets, EngineStatus.UNAVAILABLE, error_text(f"{service}_unavailable"))
     try:
-        job = within_budget(lambda stage: _write_and_publish(spec, stage, settings), first=DATABASE,
-                            budget_ms=settings.hook_budget_ms, backoff_s=settings.hook_backoff_s)
+        job = within_budget(
+            lambda stage: _write_and_publish(spec, stage, settings),
+            first=DATABASE,
+            budget_ms=settings.hook_budget_ms,
+            backoff_s=settings.hook_backoff_s,
+        )
     except Exception as exc:
         log.warning("video not queued: %s", describe(exc))
         code, job_id = failure_code(exc, settings.hook_backoff_s)
@@ -183,5 +202,3 @@ def _connect_everything(stage: Stage, settings) -> None:
     rehearse(job_spec(WARM_UP_USER, "High Utilization", VIDEO_TOPIC, WARM_UP_CONTEXT))
     stage.service = BROKER
     connect_broker()
-
-

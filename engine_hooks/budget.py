@@ -104,8 +104,12 @@ def within_budget(call: Callable[[Stage], T], *, first: str, budget_ms: float, b
         service, generation = stage.service, _generation
         trip(service, backoff_s)
         future.add_done_callback(lambda done: _settle(done, service, stage, backoff_s, generation))
-        log.warning("video hook: the %s did not answer within %.0f ms; skipping it for up to %.0f s",
-                    service, budget_ms, backoff_s)
+        log.warning(
+            "video hook: the %s did not answer within %.0f ms; skipping it for up to %.0f s",
+            service,
+            budget_ms,
+            backoff_s,
+        )
         raise ServiceUnavailable(service, "did not answer in time", stage.job_id) from None
 
 

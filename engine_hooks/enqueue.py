@@ -17,8 +17,8 @@ from __future__ import annotations
 import typing
 import uuid
 from collections.abc import Callable
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Insert, Table, bindparam, cast, exists, func, insert, literal, select
@@ -34,6 +34,7 @@ from worker.jobs.reuse import REUSABLE, finished_twin, reuse_at_enqueue
 from worker.messages import publish_job
 from worker.storage.urls import job_urls
 from worker.traces import engine_status, video_metadata
+
 
 class PublishError(RuntimeError):
     """The broker did not take the message; the job has been marked failed."""
@@ -111,8 +112,9 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
         return _requeue_or_create(session, spec)
 
 
-def _requeue_or_create(session: Session, spec: JobSpec) -> tuple[
-        VideoJob, bool, list[tuple[VideoJobEvent, VideoJob]] | None]:
+def _requeue_or_create(
+    session: Session, spec: JobSpec
+) -> tuple[VideoJob, bool, list[tuple[VideoJobEvent, VideoJob]] | None]:
     """In one transaction: re-queue this request's failed job, or write the job it lacks (sharing a
     finished twin's video when there is one)."""
     whole_log = reader.user_events(spec.user_id, session)
@@ -143,11 +145,24 @@ def _new_row_values(spec: JobSpec) -> dict[str, Any]:
     """The columns of a new queued job for `spec`."""
     now = utcnow()
     return dict(
-        id=str(uuid.uuid4()), idempotency_key=spec.idempotency_key, user_id=spec.user_id, persona=spec.persona,
-        topic=spec.topic, template_id=spec.template.template_id, template_version=spec.template.version,
-        prompt_hash=spec.prompt_hash, prompt=spec.prompt, input=spec.row_input(),
-        status=JobStatus.QUEUED.value, attempt=0, retry_count=0, enqueue_count=1,
-        created_at=now, queued_at=now, updated_at=now, fallback_used=False,
+        id=str(uuid.uuid4()),
+        idempotency_key=spec.idempotency_key,
+        user_id=spec.user_id,
+        persona=spec.persona,
+        topic=spec.topic,
+        template_id=spec.template.template_id,
+        template_version=spec.template.version,
+        prompt_hash=spec.prompt_hash,
+        prompt=spec.prompt,
+        input=spec.row_input(),
+        status=JobStatus.QUEUED.value,
+        attempt=0,
+        retry_count=0,
+        enqueue_count=1,
+        created_at=now,
+        queued_at=now,
+        updated_at=now,
+        fallback_used=False,
     )
 
 
@@ -173,8 +188,10 @@ def _insert(session: Session, values: dict[str, Any]) -> int | None:
         return None
     if with_event:
         return row.earlier_jobs
-    session.execute(insert(typing.cast(Table, VideoJobEvent.__table__)),
-                    {**recorder.QUEUED_EVENT, "job_id": values["id"], "created_at": values["created_at"]})
+    session.execute(
+        insert(typing.cast(Table, VideoJobEvent.__table__)),
+        {**recorder.QUEUED_EVENT, "job_id": values["id"], "created_at": values["created_at"]},
+    )
     earlier_jobs = session.scalar(select(func.count()).where(VideoJob.user_id == values["user_id"]))
     assert earlier_jobs is not None  # count() always answers one row
     return earlier_jobs - 1
@@ -233,8 +250,10 @@ def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, b
     event_values = [literal(value, events.c[name].type) for name, value in recorder.QUEUED_EVENT.items()]
     with_event = (
         insert(events)
-        .from_select(["job_id", *recorder.QUEUED_EVENT, "created_at"],
-                     select(inserted.c.id, *event_values, cast(bindparam("created_at"), events.c.created_at.type)))
+        .from_select(
+            ["job_id", *recorder.QUEUED_EVENT, "created_at"],
+            select(inserted.c.id, *event_values, cast(bindparam("created_at"), events.c.created_at.type)),
+        )
         .returning(events.c.job_id, earlier_jobs.label("earlier_jobs"))
         .add_cte(inserted)
     )

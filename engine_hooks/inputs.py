@@ -56,8 +56,15 @@ def wants_video(recommendation: object) -> bool:
     return isinstance(recommendation, dict) and recommendation.get("topic") == VIDEO_TOPIC
 
 
-def job_spec(user_id: object, persona: object, topic: str, user_context: object,
-             recommendations: Sequence[dict[str, Any]] = (), *, account_details: bool = False) -> JobSpec:
+def job_spec(
+    user_id: object,
+    persona: object,
+    topic: str,
+    user_context: object,
+    recommendations: Sequence[dict[str, Any]] = (),
+    *,
+    account_details: bool = False,
+) -> JobSpec:
     """Validate the engine's arguments for one video.
 
     The user's highest-utilization card comes from `user_context["accounts"]`; without a usable
@@ -76,8 +83,17 @@ def job_spec(user_id: object, persona: object, topic: str, user_context: object,
     figures = utilization_figures(None if choice.card else utilization_of(user_context), choice.card)
     disclaimer = disclaimer_for_screen(next((rec.get("disclaimer") for rec in recommendations), None))
     prompt = template.prompt(figures, account_details=account_details)
-    return JobSpec(user, persona_key, topic, template, figures, disclaimer, prompt,
-                   template.prompt_hash(figures, disclaimer, prompt), choice.note)
+    return JobSpec(
+        user,
+        persona_key,
+        topic,
+        template,
+        figures,
+        disclaimer,
+        prompt,
+        template.prompt_hash(figures, disclaimer, prompt),
+        choice.note,
+    )
 
 
 def utilization_of(user_context: dict[str, Any]) -> object:

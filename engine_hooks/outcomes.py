@@ -9,18 +9,18 @@ the operator's log.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class EngineStatus(str, Enum):
-    QUEUED = "queued"            # a job exists and a worker will make the video
-    RUNNING = "running"          # a worker is making it (seen when a trace is saved later)
-    COMPLETED = "completed"      # video_url and video_metadata are set
-    DEGRADED = "degraded"        # finished with a poster, no video (video_metadata.poster_url); asked again, retried
-    FAILED = "failed"            # the job ended without a video; video_error says why
+class EngineStatus(StrEnum):
+    QUEUED = "queued"  # a job exists and a worker will make the video
+    RUNNING = "running"  # a worker is making it (seen when a trace is saved later)
+    COMPLETED = "completed"  # video_url and video_metadata are set
+    DEGRADED = "degraded"  # finished with a poster, no video (video_metadata.poster_url); asked again, retried
+    FAILED = "failed"  # the job ended without a video; video_error says why
     UNAVAILABLE = "unavailable"  # the video system could not take the job now; the engine's next run retries
-    INVALID = "invalid"          # the input cannot make a video; video_error says what is wrong
-    NOT_FOUND = "not_found"      # the trace names a job the database does not know
+    INVALID = "invalid"  # the input cannot make a video; video_error says what is wrong
+    NOT_FOUND = "not_found"  # the trace names a job the database does not know
 
 
 ENGINE_STATUSES = tuple(status.value for status in EngineStatus)

@@ -19,8 +19,7 @@ from engine_hooks.budget import DATABASE, sick, within_budget
 from engine_hooks.failures import describe, failure_code
 from engine_hooks.outcomes import EngineStatus, error_text
 from worker.settings import SettingsError, feature_enabled, get_settings
-from worker.trace_files import (TraceLockTimeout, recommendations_of, trace_file, trace_write_lock,
-                                write_json_atomically)
+from worker.trace_files import TraceLockTimeout, recommendations_of, trace_file, trace_write_lock, write_json_atomically
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +70,13 @@ def _attach(trace: dict[str, Any], settings, started: float, known_log: list | N
     `unavailable`, though its row says queued until the background publish gives up or gets through:
     queued would promise a message that may not exist (the worker's or the reconciler's rewrite
     brings the truth)."""
-    not_handed_over = [(rec, rec.get("video_error")) for rec in recommendations_of(trace) if isinstance(rec, dict)
-                       and rec.get("video_job_id") and rec.get("video_status") == EngineStatus.UNAVAILABLE.value]
+    not_handed_over = [
+        (rec, rec.get("video_error"))
+        for rec in recommendations_of(trace)
+        if isinstance(rec, dict)
+        and rec.get("video_job_id")
+        and rec.get("video_status") == EngineStatus.UNAVAILABLE.value
+    ]
     _fill(trace, settings, started, known_log)
     for rec, error in not_handed_over:
         if rec.get("video_status") == EngineStatus.QUEUED.value:
@@ -92,8 +96,12 @@ def _fill(trace: dict[str, Any], settings, started: float, known_log: list | Non
         return
     remaining_ms = max(settings.hook_budget_ms - 1000 * (time.monotonic() - started), 1.0)
     try:
-        within_budget(lambda stage: _read_video_fields(trace, settings), first=DATABASE,
-                      budget_ms=remaining_ms, backoff_s=settings.hook_backoff_s)
+        within_budget(
+            lambda stage: _read_video_fields(trace, settings),
+            first=DATABASE,
+            budget_ms=remaining_ms,
+            backoff_s=settings.hook_backoff_s,
+        )
     except Exception as exc:
         failure_code(exc, settings.hook_backoff_s)
         log.warning("video trace not attached: %s", describe(exc))
@@ -118,8 +126,12 @@ def _attach_and_write(path: Path, trace: dict[str, Any], settings, started: floa
     remaining_s = max(settings.hook_budget_ms / 1000 - (time.monotonic() - started), 0.0)
     try:
         with trace_write_lock(path, timeout_s=remaining_s):
-            _attach(trace, settings, started, fresh_logs.take(trace.get("user_id"), _video_job_ids(trace),
-                                                              _modified_at(path)))
+            _attach(
+                trace,
+                settings,
+                started,
+                fresh_logs.take(trace.get("user_id"), _video_job_ids(trace), _modified_at(path)),
+            )
             write_json_atomically(path, trace, durable=False)
             return
     except TraceLockTimeout:
@@ -138,7 +150,9 @@ def _modified_at(path: Path) -> float | None:
 def _video_job_ids(trace: object) -> list[str]:
     if not isinstance(trace, dict):
         return []
-    return [rec["video_job_id"] for rec in recommendations_of(trace) if isinstance(rec, dict) and rec.get("video_job_id")]
+    return [
+        rec["video_job_id"] for rec in recommendations_of(trace) if isinstance(rec, dict) and rec.get("video_job_id")
+    ]
 
 
 def _default_path(trace: dict[str, Any], settings) -> Path:

@@ -22,9 +22,19 @@ from typing import Any
 
 import websocket
 
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--mute-audio", "--autoplay-policy=no-user-gesture-required",
-         "--remote-debugging-port=0", "--window-size=1400,1000")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--mute-audio",
+    "--autoplay-policy=no-user-gesture-required",
+    "--remote-debugging-port=0",
+    "--window-size=1400,1000",
+)
 
 
 def chromium_path() -> str | None:
@@ -34,8 +44,12 @@ def chromium_path() -> str | None:
 class Browser:
     def __init__(self, executable: str) -> None:
         self.profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
-        self.process = subprocess.Popen([executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        self.process = subprocess.Popen(
+            [executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         self._ids = itertools.count(1)
         self.socket = websocket.create_connection(self._page_socket_url(), timeout=30)
 

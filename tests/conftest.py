@@ -20,16 +20,18 @@ import pytest
 RUN_DIR = Path(tempfile.mkdtemp(prefix="spendsense-video-tests-"))
 for _name in ("VIDEO_PUBLIC_BASE_URL", "SORA_ENABLED", "VIDEO_PROVIDER"):
     os.environ.pop(_name, None)
-os.environ.update({
-    "DATABASE_URL": f"sqlite:///{RUN_DIR / 'default.sqlite'}",
-    "CELERY_BROKER_URL": "memory://",
-    "VIDEO_STORAGE_DIR": str(RUN_DIR / "videos"),
-    "TRACE_DIR": str(RUN_DIR / "traces"),
-    "VIDEO_GENERATION_ENABLED": "true",
-    # A loaded CI machine can take longer than production's 50 ms to open a fresh test database;
-    # the tests about the budget set their own.
-    "VIDEO_HOOK_BUDGET_MS": "5000",
-})
+os.environ.update(
+    {
+        "DATABASE_URL": f"sqlite:///{RUN_DIR / 'default.sqlite'}",
+        "CELERY_BROKER_URL": "memory://",
+        "VIDEO_STORAGE_DIR": str(RUN_DIR / "videos"),
+        "TRACE_DIR": str(RUN_DIR / "traces"),
+        "VIDEO_GENERATION_ENABLED": "true",
+        # A loaded CI machine can take longer than production's 50 ms to open a fresh test database;
+        # the tests about the budget set their own.
+        "VIDEO_HOOK_BUDGET_MS": "5000",
+    }
+)
 
 # Register the shared tasks now, outside any test's app: celery.contrib.testing restores the set of
 # app-finalize callbacks after each test, so a first import inside one test would register
@@ -183,20 +185,21 @@ def celery_includes() -> list[str]:
 @pytest.fixture(scope="session")
 def celery_config() -> dict:
     """The in-process test worker runs with the production configuration, on the memory broker."""
-    return {**production_celery_config(get_settings()), "broker_url": "memory://", "worker_soft_shutdown_timeout": 0,
-            "broker_transport_options": {"polling_interval": 0.05}}
+    return {**production_celery_config(get_settings()), "broker_url": "memory://"}
 
 
 def worker_env(tmp_path: Path, settings: Settings, broker_url: str, **extra: str) -> dict[str, str]:
     """Environment for a `celery worker` child process sharing this test's database and files."""
     env = dict(os.environ)
-    env.update({
-        "DATABASE_URL": settings.database_url,
-        "CELERY_BROKER_URL": broker_url,
-        "VIDEO_STORAGE_DIR": str(settings.video_storage_dir),
-        "TRACE_DIR": str(settings.trace_dir),
-        **extra,
-    })
+    env.update(
+        {
+            "DATABASE_URL": settings.database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "VIDEO_STORAGE_DIR": str(settings.video_storage_dir),
+            "TRACE_DIR": str(settings.trace_dir),
+            **extra,
+        }
+    )
     return env
 
 
@@ -208,7 +211,8 @@ def celery_worker_parameters() -> dict:
 
 @pytest.fixture
 def provider(request, monkeypatch, sqlite_configured):
-    """Select a test provider (a class from tests.failing_providers, via indirect parametrize) for this test's worker."""
+    """Select a test provider (a class from tests.failing_providers, via indirect parametrize) for this test's
+    worker."""
     from tests.failing_providers import using_provider
 
     with using_provider(request.param, monkeypatch) as settings:
@@ -254,9 +258,13 @@ def s3(monkeypatch) -> Iterator[str]:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)
-    for key, value in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1",
-                       "VIDEO_STORAGE_URL": "s3://videos/spendsense"}.items():
+    for key, value in {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "VIDEO_STORAGE_URL": "s3://videos/spendsense",
+    }.items():
         monkeypatch.setenv(key, value)
     boto3.client("s3").create_bucket(Bucket="videos")
     _moto_servers[endpoint] = server

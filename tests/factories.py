@@ -13,13 +13,22 @@ from engine_hooks.inputs import job_spec
 from worker.db.models import VideoJob, utcnow
 from worker.db.session import session_scope
 from worker.jobs import recorder
-from worker.jobs.recorder import Outcome
+from worker.jobs.outcome import Outcome
 
 #: What a finished local render records; for tests that complete jobs by hand.
 OUTCOME = Outcome(
-    provider="local", renderer_version="local-1.1", video_url="file:///v.mp4", poster_url=None,
-    video_sha256="ab" * 32, file_size_bytes=1234, duration_seconds=8.0, width=1280, height=720, fps=24.0,
-    codec="h264", generation_time_seconds=1.5,
+    provider="local",
+    renderer_version="local-1.1",
+    video_url="file:///v.mp4",
+    poster_url=None,
+    video_sha256="ab" * 32,
+    file_size_bytes=1234,
+    duration_seconds=8.0,
+    width=1280,
+    height=720,
+    fps=24.0,
+    codec="h264",
+    generation_time_seconds=1.5,
 )
 
 
@@ -50,5 +59,8 @@ def events(job_id: str) -> list[tuple[str, int]]:
 def age(job_id: str, seconds: float, **values) -> None:
     """Pretend nothing has happened to the job for `seconds`."""
     with session_scope() as session:
-        session.execute(update(VideoJob).where(VideoJob.id == job_id)
-                        .values(updated_at=utcnow() - timedelta(seconds=seconds), **values))
+        session.execute(
+            update(VideoJob)
+            .where(VideoJob.id == job_id)
+            .values(updated_at=utcnow() - timedelta(seconds=seconds), **values)
+        )

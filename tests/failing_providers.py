@@ -46,7 +46,6 @@ class Refusing(LocalRenderer):
 
 
 class BrokenPoster(PosterRenderer):
-
     def produce(self, request, workdir):
         raise OSError(5, "Input/output error")  # a broken drawing; a full disk would wait for storage
 

@@ -115,8 +115,13 @@ class FakeVideosServer:
 
     def client_env(self, **overrides: str) -> dict[str, str]:
         """The settings that point a worker at this server (VIDEO_PROVIDER=openai), plus `overrides`."""
-        return {"VIDEO_PROVIDER": "openai", "VIDEO_API_BASE_URL": self.base_url, "VIDEO_API_KEY": self.api_key or API_KEY,
-                "VIDEO_MODEL": MODEL, **overrides}
+        return {
+            "VIDEO_PROVIDER": "openai",
+            "VIDEO_API_BASE_URL": self.base_url,
+            "VIDEO_API_KEY": self.api_key or API_KEY,
+            "VIDEO_MODEL": MODEL,
+            **overrides,
+        }
 
     def forget_all(self) -> None:
         """Simulate a server restart that loses its in-memory jobs (SGLang, vLLM-Omni)."""
@@ -128,7 +133,6 @@ class FakeVideosServer:
     def inject(self, fault: Fault) -> None:
         with self._lock:
             self.faults.append(fault)
-
 
     # -- behaviour -------------------------------------------------------------
     def take_fault(self, method: str, path: str) -> Fault | None:
@@ -149,9 +153,14 @@ class FakeVideosServer:
                 heapq.heappop(self._slots)
             starts = now if len(self._slots) < self.concurrency else heapq.heappop(self._slots)
             job = FakeJob(
-                id=("video_" + "".join(uuid.uuid4().hex for _ in range(8)))[:self.id_length], model=fields.get("model", "sora-2"), prompt=fields["prompt"],
-                seconds=str(fields.get("seconds", "4")), size=fields.get("size", "720x1280"), created_at=now,
-                starts_at=starts, ends_at=starts + self.latency_s,
+                id=("video_" + "".join(uuid.uuid4().hex for _ in range(8)))[: self.id_length],
+                model=fields.get("model", "sora-2"),
+                prompt=fields["prompt"],
+                seconds=str(fields.get("seconds", "4")),
+                size=fields.get("size", "720x1280"),
+                created_at=now,
+                starts_at=starts,
+                ends_at=starts + self.latency_s,
                 fail_with=next((err for text, err in self.failing_prompts.items() if text in fields["prompt"]), None),
             )
             heapq.heappush(self._slots, job.ends_at)
@@ -171,11 +180,19 @@ class FakeVideosServer:
         else:
             status, progress = ("failed" if job.fail_with else "completed"), 100
         return {
-            "id": job.id, "object": "video", "model": job.model, "prompt": job.prompt, "seconds": job.seconds,
-            "size": job.size, "status": status, "progress": progress, "created_at": int(job.created_at),
+            "id": job.id,
+            "object": "video",
+            "model": job.model,
+            "prompt": job.prompt,
+            "seconds": job.seconds,
+            "size": job.size,
+            "status": status,
+            "progress": progress,
+            "created_at": int(job.created_at),
             "completed_at": int(job.ends_at) if status in ("completed", "failed") else None,
             "expires_at": int(job.ends_at + 3600) if status == "completed" else None,
-            "error": job.fail_with if status == "failed" else None, "remixed_from_video_id": None,
+            "error": job.fail_with if status == "failed" else None,
+            "remixed_from_video_id": None,
         }
 
     def poll_after_ms(self, job: FakeJob) -> int:
@@ -196,12 +213,27 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50, help="renders at once; the rest queue")
     parser.add_argument("--api-key", default=API_KEY, help="the key clients must send (default: %(default)s)")
     parser.add_argument("--open", action="store_true", help="accept any key")
-    parser.add_argument("--fail-prompt", action="append", default=[], metavar="TEXT",
-                        help="jobs whose prompt contains TEXT fail on the server (repeatable)")
-    parser.add_argument("--removed-model", action="append", default=[], metavar="MODEL",
-                        help="creates for MODEL answer 410 model_not_found (repeatable)")
-    parser.add_argument("--fault", action="append", default=[], metavar="METHOD:PATH:KIND[:COUNT[:STATUS]]",
-                        help="inject a Fault, e.g. POST:/v1/videos$:status:2:503 (repeatable)")
+    parser.add_argument(
+        "--fail-prompt",
+        action="append",
+        default=[],
+        metavar="TEXT",
+        help="jobs whose prompt contains TEXT fail on the server (repeatable)",
+    )
+    parser.add_argument(
+        "--removed-model",
+        action="append",
+        default=[],
+        metavar="MODEL",
+        help="creates for MODEL answer 410 model_not_found (repeatable)",
+    )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="METHOD:PATH:KIND[:COUNT[:STATUS]]",
+        help="inject a Fault, e.g. POST:/v1/videos$:status:2:503 (repeatable)",
+    )
     parser.add_argument("--content-expired", action="store_true", help="downloads answer 410 video_expired")
     parser.add_argument("--no-thumbnails", action="store_true", help="the thumbnail variant answers 404")
     parser.add_argument("--thumbnail-is-video", action="store_true", help="the thumbnail variant sends the MP4")
@@ -210,12 +242,19 @@ def main() -> None:
     parser.add_argument("--id-length", type=int, default=30, help="length of video ids (a gateway's: 234)")
     args = parser.parse_args()
     server = FakeVideosServer(
-        latency_s=args.latency_s, concurrency=args.concurrency, api_key=None if args.open else args.api_key,
-        removed_models=set(args.removed_model), thumbnails=not args.no_thumbnails,
-        failing_prompts={text: {"code": "server_error", "message": f"render failed on {text!r}"}
-                         for text in args.fail_prompt},
-        content_expired=args.content_expired, honour_idempotency=not args.ignore_idempotency,
-        list_supported=not args.no_list, thumbnail_is_video=args.thumbnail_is_video, id_length=args.id_length,
+        latency_s=args.latency_s,
+        concurrency=args.concurrency,
+        api_key=None if args.open else args.api_key,
+        removed_models=set(args.removed_model),
+        thumbnails=not args.no_thumbnails,
+        failing_prompts={
+            text: {"code": "server_error", "message": f"render failed on {text!r}"} for text in args.fail_prompt
+        },
+        content_expired=args.content_expired,
+        honour_idempotency=not args.ignore_idempotency,
+        list_supported=not args.no_list,
+        thumbnail_is_video=args.thumbnail_is_video,
+        id_length=args.id_length,
         faults=[parse_fault(text) for text in args.fault],
     )
     server.start(args.port)

@@ -82,8 +82,16 @@ class VideosHandler(BaseHTTPRequestHandler):
 
     def _list(self) -> None:
         data = [self.fake.describe(job) for job in sorted(self.fake.jobs.values(), key=lambda j: -j.created_at)]
-        self._json(200, {"object": "list", "data": data, "has_more": False,
-                         "first_id": data[0]["id"] if data else None, "last_id": data[-1]["id"] if data else None})
+        self._json(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            },
+        )
 
     def _content(self, job: FakeJob, fault: Fault | None) -> None:
         if self.fake.describe(job)["status"] != "completed":
@@ -103,8 +111,11 @@ class VideosHandler(BaseHTTPRequestHandler):
         self._send(200, data, "video/mp4")
 
     def _error(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
-        self._json(status, {"error": {"message": message, "type": "invalid_request_error", "code": code,
-                                      "param": None}}, headers)
+        self._json(
+            status,
+            {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}},
+            headers,
+        )
 
     def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", headers)

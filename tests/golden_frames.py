@@ -54,31 +54,42 @@ def drawn_frames() -> dict[Path, Image.Image]:
 
 def psnr_db(a: Image.Image, b: Image.Image) -> float:
     """Peak signal-to-noise ratio of two same-size RGB images (infinite when identical)."""
-    mse = sum(value ** 2 for value in ImageStat.Stat(ImageChops.difference(a, b)).rms) / 3
-    return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
+    mse = sum(value**2 for value in ImageStat.Stat(ImageChops.difference(a, b)).rms) / 3
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
 def min_tile_psnr_db(a: Image.Image, b: Image.Image, tile_px: int = 80) -> float:
     """The worst PSNR over 80×80 tiles: one changed digit hides in a whole frame, not in its tile."""
-    return min(psnr_db(a.crop(box), b.crop(box))
-               for y in range(0, a.height, tile_px) for x in range(0, a.width, tile_px)
-               for box in [(x, y, x + tile_px, y + tile_px)])
+    return min(
+        psnr_db(a.crop(box), b.crop(box))
+        for y in range(0, a.height, tile_px)
+        for x in range(0, a.width, tile_px)
+        for box in [(x, y, x + tile_px, y + tile_px)]
+    )
 
 
 def update() -> int:
     frames = drawn_frames()
     recorded = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
-    changed = [path.name for path, image in frames.items()
-               if not path.exists() or psnr_db(Image.open(path).convert("RGB"), image) < 60]
+    changed = [
+        path.name
+        for path, image in frames.items()
+        if not path.exists() or psnr_db(Image.open(path).convert("RGB"), image) < 60
+    ]
     if changed and recorded.get("renderer_version") == RENDERER_VERSION:
-        print(f"these frames changed but RENDERER_VERSION is still {RENDERER_VERSION}: {', '.join(changed)}\n"
-              "bump it in worker/render/__init__.py, then run this again", file=sys.stderr)
+        print(
+            f"these frames changed but RENDERER_VERSION is still {RENDERER_VERSION}: {', '.join(changed)}\n"
+            "bump it in worker/render/__init__.py, then run this again",
+            file=sys.stderr,
+        )
         return 1
     GOLDEN_DIR.mkdir(exist_ok=True)
     for path, image in frames.items():
         image.save(path, optimize=True)
-    MANIFEST.write_text(json.dumps({"renderer_version": RENDERER_VERSION,
-                                    "frames": sorted(path.name for path in frames)}, indent=2) + "\n")
+    MANIFEST.write_text(
+        json.dumps({"renderer_version": RENDERER_VERSION, "frames": sorted(path.name for path in frames)}, indent=2)
+        + "\n"
+    )
     print(f"wrote {len(frames)} golden frames for {RENDERER_VERSION} ({len(changed)} changed)")
     return 0
 

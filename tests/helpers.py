@@ -44,13 +44,18 @@ def database_dump(url: str) -> str:
 
 def enqueue_one(user_id: str = "user_0001", utilization: float = 73.0, recs: list[dict] | None = None) -> str:
     """Queue one video through the hooks (annotating `recs`, when given, as the engine would see it)."""
-    [job_id] = enqueue_videos(user_id, "High Utilization", recs if recs is not None else [{"topic": "credit_utilization"}],
-                              {"credit_max_util_pct": utilization})
+    [job_id] = enqueue_videos(
+        user_id,
+        "High Utilization",
+        recs if recs is not None else [{"topic": "credit_utilization"}],
+        {"credit_max_util_pct": utilization},
+    )
     return job_id
 
 
 def wait_for_terminal(job_id: str, timeout_s: float = JOB_TIMEOUT_S) -> str:
     """The job's final status ("completed" or "failed"), once it has one."""
+
     def final_status() -> str | None:
         status = reader.get_status(job_id)
         return status.value if status in TERMINAL_STATES else None
@@ -68,8 +73,11 @@ def trace_when_done(user_id: str, settings, job_id: str, timeout_s: float = 15) 
         if not path.exists():
             return None
         trace = json.loads(path.read_text())
-        finals = [e for e in trace.get("video_generation_log", [])
-                  if e["job_id"] == job_id and e["event"] in ("completed", "failed")]
+        finals = [
+            e
+            for e in trace.get("video_generation_log", [])
+            if e["job_id"] == job_id and e["event"] in ("completed", "failed")
+        ]
         return trace if finals else None
 
     return wait_until(finished_trace, timeout_s, interval_s=0.05, what=f"trace of {job_id} records its final event")

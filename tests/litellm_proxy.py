@@ -18,8 +18,11 @@ from pathlib import Path
 #: The newest release that installs here; pinned, since the quirks docs/gateways.md lists are its own.
 LITELLM_VERSION = "1.108.7"
 MASTER_KEY = "sk-spendsense-proxy-test"
-VENV = Path(os.environ.get("SPENDSENSE_LITELLM_VENV",
-                           Path.home() / ".cache" / "spendsense-video" / f"litellm-{LITELLM_VERSION}"))
+VENV = Path(
+    os.environ.get(
+        "SPENDSENSE_LITELLM_VENV", Path.home() / ".cache" / "spendsense-video" / f"litellm-{LITELLM_VERSION}"
+    )
+)
 CONFIG = """\
 model_list:
   - model_name: {model}
@@ -46,8 +49,11 @@ def install() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not command.exists():
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True)
-            subprocess.run([str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                            f"litellm[proxy]=={LITELLM_VERSION}"], check=True, timeout=1200)
+            subprocess.run(
+                [str(VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", f"litellm[proxy]=={LITELLM_VERSION}"],
+                check=True,
+                timeout=1200,
+            )
     return command
 
 
@@ -56,8 +62,9 @@ class LiteLLMProxy:
 
     def __init__(self, command: Path, upstream: str, upstream_key: str, model: str, port: int, workdir: Path) -> None:
         config = workdir / "litellm.yaml"
-        config.write_text(CONFIG.format(model=model, upstream=upstream, upstream_key=upstream_key,
-                                        master_key=MASTER_KEY))
+        config.write_text(
+            CONFIG.format(model=model, upstream=upstream, upstream_key=upstream_key, master_key=MASTER_KEY)
+        )
         self.base_url = f"http://127.0.0.1:{port}/v1"
         self.log = workdir / "litellm.log"
         # Its own service: none of our settings (DATABASE_URL would turn on its key database).
@@ -65,7 +72,11 @@ class LiteLLMProxy:
         env.update({"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"})
         self.process = subprocess.Popen(
             [str(command), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
 
     def wait_until_ready(self, timeout_s: float = 120) -> None:
         deadline = time.monotonic() + timeout_s

@@ -32,9 +32,13 @@ def render_users(users: tuple[str, ...] = USERS) -> list[str]:
     contexts = json.loads((SHARED_DIR / "user_contexts_high_utilization.json").read_text())
     job_ids = []
     for user_id in users:
-        recs = [{"topic": "credit_utilization",
-                 "disclaimer": "This is educational content, not financial advice. "
-                               "Consult a licensed advisor for personalized guidance."}]
+        recs = [
+            {
+                "topic": "credit_utilization",
+                "disclaimer": "This is educational content, not financial advice. "
+                "Consult a licensed advisor for personalized guidance.",
+            }
+        ]
         [job_id] = enqueue_videos(user_id, contexts[user_id]["persona"], recs, contexts[user_id])
         generate_video.apply(args=[job_id], task_id=job_id)
         job_ids.append(job_id)
@@ -46,11 +50,16 @@ def main() -> int:
     parser.add_argument("--screenshot", type=Path, required=True, help="PNG to write")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="preview-site-"))
-    os.environ.update({
-        "DATABASE_URL": f"sqlite:///{workdir / 'jobs.sqlite'}", "CELERY_BROKER_URL": "memory://",
-        "VIDEO_STORAGE_DIR": str(workdir / "videos"), "TRACE_DIR": str(workdir / "traces"),
-        "VIDEO_GENERATION_ENABLED": "true", "VIDEO_PREVIEW_AUTH": PREVIEW_AUTH,
-    })
+    os.environ.update(
+        {
+            "DATABASE_URL": f"sqlite:///{workdir / 'jobs.sqlite'}",
+            "CELERY_BROKER_URL": "memory://",
+            "VIDEO_STORAGE_DIR": str(workdir / "videos"),
+            "TRACE_DIR": str(workdir / "traces"),
+            "VIDEO_GENERATION_ENABLED": "true",
+            "VIDEO_PREVIEW_AUTH": PREVIEW_AUTH,
+        }
+    )
     from tests.asgi_server import serving
     from tests.browser import Browser, chromium_path
     from worker.db.migrate import upgrade_to_head

@@ -11,8 +11,7 @@ from tests.conftest import SHARED_DIR
 from worker.prompts import Storyboard, find_template
 
 TEMPLATE = find_template("high_utilization", "credit_utilization")
-DISCLAIMER = ("This is educational content, not financial advice. "
-              "Consult a licensed advisor for personalized guidance.")
+DISCLAIMER = "This is educational content, not financial advice. Consult a licensed advisor for personalized guidance."
 
 
 @lru_cache(maxsize=1)
@@ -21,22 +20,40 @@ def real_contexts() -> dict[str, dict[str, Any]]:
     return json.loads((SHARED_DIR / "user_contexts_high_utilization.json").read_text())
 
 
-def card_context(balance: float, limit: float, mask: object = "2385", currency: object = "USD",
-                 signal: float | None = None) -> dict[str, Any]:
+def card_context(
+    balance: float, limit: float, mask: object = "2385", currency: object = "USD", signal: float | None = None
+) -> dict[str, Any]:
     """A user_context in `_load_user_context`'s shape with one checking account and one credit card."""
     accounts = [
-        {"account_type": "depository", "account_subtype": "checking", "balance_current": 2492.41,
-         "balance_limit": float("nan"), "iso_currency_code": "USD", "mask": "9422"},
-        {"account_type": "credit", "account_subtype": "credit card", "balance_current": balance,
-         "balance_limit": limit, "iso_currency_code": currency, "mask": mask},
+        {
+            "account_type": "depository",
+            "account_subtype": "checking",
+            "balance_current": 2492.41,
+            "balance_limit": float("nan"),
+            "iso_currency_code": "USD",
+            "mask": "9422",
+        },
+        {
+            "account_type": "credit",
+            "account_subtype": "credit card",
+            "balance_current": balance,
+            "balance_limit": limit,
+            "iso_currency_code": currency,
+            "mask": mask,
+        },
     ]
     return {"signals": {"credit_max_util_pct": signal if signal is not None else 55.0}, "accounts": accounts}
 
 
 def board_for(user_context: dict[str, Any], disclaimer: str = DISCLAIMER) -> Storyboard:
     """The storyboard the worker would render for this engine call."""
-    spec = job_spec("user_test", "High Utilization", "credit_utilization", user_context,
-                    [{"topic": "credit_utilization", "disclaimer": disclaimer}])
+    spec = job_spec(
+        "user_test",
+        "High Utilization",
+        "credit_utilization",
+        user_context,
+        [{"topic": "credit_utilization", "disclaimer": disclaimer}],
+    )
     return spec.template.storyboard(spec.figures, spec.disclaimer)
 
 

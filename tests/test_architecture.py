@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: Lowest first. A module may import its own layer and the ones before it, never one after.
 LAYERS: list[tuple[str, ...]] = [
-    ("setting_errors", "settings", "errors"),  # configuration and the error vocabulary
+    ("setting_errors", "settings", "settings_remote", "errors"),  # configuration and the error vocabulary
     ("db",),  # tables, sessions, migrations: the record
     ("prompts", "render", "storage", "trace_files"),  # what a video says, drawing it, keeping files
     ("jobs",),  # job state: the recorder (every write), leases, the reader
@@ -27,7 +27,17 @@ LAYERS: list[tuple[str, ...]] = [
     ("messages", "celery_app", "embedded_broker", "quiet_polls", "startup", "settings_report"),  # broker wiring
     ("ops",),  # reconciler, operator commands, overview
     ("tasks",),  # the thin Celery task
-    ("engine_hooks", "cli", "web", "demo", "preview", "verify_urls", "worker_process", "flower_policy"),  # entry points
+    (
+        "engine_hooks",
+        "cli",
+        "web",
+        "demo",
+        "demo_report",
+        "preview",
+        "verify_urls",
+        "worker_process",
+        "flower_policy",
+    ),  # entry points
 ]
 
 
@@ -83,8 +93,11 @@ def test_no_module_imports_from_a_layer_above_its_own():
 def test_the_check_sees_an_upward_import(monkeypatch):
     """The check itself can fail: a job-state module importing the remote ledger is caught."""
     real = imports_of
-    monkeypatch.setattr(sys.modules[__name__], "imports_of",
-                        lambda path: real(path) | ({"worker.remote.ledger"} if path.name == "recorder.py" else set()))
+    monkeypatch.setattr(
+        sys.modules[__name__],
+        "imports_of",
+        lambda path: real(path) | ({"worker.remote.ledger"} if path.name == "recorder.py" else set()),
+    )
     assert upward_imports() == ["worker.jobs.recorder (layer 3) imports worker.remote.ledger (layer 5)"]
 
 

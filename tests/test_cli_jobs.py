@@ -92,10 +92,18 @@ def test_requeue_stuck_counts_the_younger_jobs_and_now_takes_them(sqlite_configu
     age(young, 5)
 
     def requeue_stuck(*flags: str) -> str:
-        env = {**os.environ, "DATABASE_URL": sqlite_configured.database_url,
-               "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"}
-        result = subprocess.run([sys.executable, "-m", "worker.cli", "requeue-stuck", *flags], env=env,
-                                capture_output=True, text=True, timeout=60)
+        env = {
+            **os.environ,
+            "DATABASE_URL": sqlite_configured.database_url,
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "worker.cli", "requeue-stuck", *flags],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr
         assert result.stderr == "", "the summary is printed once, not logged as well"
         [line] = result.stdout.splitlines()
@@ -111,8 +119,10 @@ def test_requeue_stuck_counts_the_younger_jobs_and_now_takes_them(sqlite_configu
     assert requeue_stuck("--now").startswith("re-enqueued 0 stuck job(s)"), "both have a message now"
 
 
-@pytest.mark.parametrize("command", ["list", "retry", "requeue-stuck", "status", "migrate", "probe", "preview",
-                                     "serve", "verify-urls", "demo"])
+@pytest.mark.parametrize(
+    "command",
+    ["list", "retry", "requeue-stuck", "status", "migrate", "probe", "preview", "serve", "verify-urls", "demo"],
+)
 def test_every_command_has_help(command, capsys):
     assert main([command, "--help"]) == 0
     assert f"Usage: spendsense-video {command}" in capsys.readouterr().out

@@ -16,11 +16,18 @@ pytestmark = pytest.mark.slow
 
 def test_demo_leaves_five_playable_videos_and_five_traces(tmp_path):
     output = tmp_path / "demo"
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "VIDEO_STORAGE_DIR", "TRACE_DIR")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "VIDEO_STORAGE_DIR", "TRACE_DIR")
+    }
     result = subprocess.run(
         [sys.executable, "-m", "worker.cli", "demo", "--output-dir", str(output)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=240,
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Demo results" in result.stdout and "5/5" in result.stdout
@@ -30,8 +37,10 @@ def test_demo_leaves_five_playable_videos_and_five_traces(tmp_path):
     assert sorted(row["user_id"] for row in rows) == sorted(users)
     assert {row["status"] for row in rows} == {"completed"}
     for row in rows:  # the figure rendered is the user's own, stated in the results
-        card = max((a for a in users[row["user_id"]].context["accounts"] if a["mask"] == row["card_mask"]),
-                   key=lambda account: account["balance_current"])
+        card = max(
+            (a for a in users[row["user_id"]].context["accounts"] if a["mask"] == row["card_mask"]),
+            key=lambda account: account["balance_current"],
+        )
         assert row["utilization_pct"] == pytest.approx(100 * card["balance_current"] / card["balance_limit"], abs=0.1)
     for seed in SEED_USER_IDS:
         if seed not in users:

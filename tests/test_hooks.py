@@ -80,8 +80,11 @@ def test_sora_enabled_still_turns_it_on(configured, monkeypatch):
 
 @pytest.mark.parametrize(
     "context",
-    [{"signals": {"credit_max_util_pct": 61.2}}, {"credit_max_util_pct": 61.2},
-     {"signals": {"credit": {"current": {"max_utilization_pct": 61.2}}}}],
+    [
+        {"signals": {"credit_max_util_pct": 61.2}},
+        {"credit_max_util_pct": 61.2},
+        {"signals": {"credit": {"current": {"max_utilization_pct": 61.2}}}},
+    ],
     ids=["signals-table", "flat", "trace-shape"],
 )
 @pytest.mark.parametrize("persona", ["High Utilization", "high_utilization"])
@@ -122,14 +125,16 @@ def test_non_dict_recommendations_are_skipped_not_fatal(configured):
 def test_enqueue_is_idempotent_for_the_same_request(configured):
     first = [{"topic": "credit_utilization"}]
     second = [{"topic": "credit_utilization"}]
-    assert enqueue_videos("user_0001", "High Utilization", first, {"credit_max_util_pct": 73}) == \
-        enqueue_videos("user_0001", "High Utilization", second, {"credit_max_util_pct": 73.1})
+    assert enqueue_videos("user_0001", "High Utilization", first, {"credit_max_util_pct": 73}) == enqueue_videos(
+        "user_0001", "High Utilization", second, {"credit_max_util_pct": 73.1}
+    )
     assert len(published_messages()) == 1
 
 
 def test_an_identical_finished_video_is_attached_at_once(configured):
-    [donor] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
-                             {"credit_max_util_pct": 73})
+    [donor] = enqueue_videos(
+        "user_0001", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 73}
+    )
     leases.claim(donor, retries=0, lease_s=60)
     recorder.complete(donor, OUTCOME, attempt=1)
     published_messages()
@@ -160,8 +165,9 @@ def test_a_new_job_is_one_row_and_one_event_on_every_backend(configured):
     job = load_job(job_id)
     assert (job.status, job.attempt, job.enqueue_count, job.user_id) == ("queued", 0, 1, "user_0001")
     assert job.input["figures"]["start_utilization_pct"] == 73 and job.created_at.tzinfo is not None
-    assert [(e.event, e.status, e.attempt, e.created_at) for e in job.events] == \
-        [("queued", "queued", 0, job.created_at)]
+    assert [(e.event, e.status, e.attempt, e.created_at) for e in job.events] == [
+        ("queued", "queued", 0, job.created_at)
+    ]
 
 
 def _parquet_row(user_id: str):
@@ -189,8 +195,15 @@ def test_numpy_scalars_are_numbers(configured, value):
     number = getattr(np, value)(73)
     [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"signals": {"credit_max_util_pct": number}})
     assert load_job(job_id).input["figures"]["start_utilization_pct"] == 73
-    accounts = [{"account_type": "credit", "balance_current": np.float64(7385.34), "balance_limit": np.int64(10_000),
-                 "iso_currency_code": "USD", "mask": "6342"}]
+    accounts = [
+        {
+            "account_type": "credit",
+            "balance_current": np.float64(7385.34),
+            "balance_limit": np.int64(10_000),
+            "iso_currency_code": "USD",
+            "mask": "6342",
+        }
+    ]
     recs = [{"topic": "credit_utilization"}]
     [job_id] = enqueue_videos("user_0002", "High Utilization", recs, {"accounts": accounts})
     assert load_job(job_id).input["figures"]["card"]["balance"] == 7385

@@ -65,10 +65,12 @@ def production_budget(monkeypatch):
 
 @pytest.mark.timeout(30)
 def test_a_hung_database_answers_every_call_unavailable_and_the_trace_is_written(
-        monkeypatch, tmp_path, black_hole, production_budget):
-    settings = configure(monkeypatch, tmp_path, f"postgresql+psycopg://u@127.0.0.1:{black_hole}/secretdb",
-                         migrate=False)
-    for call in range(20):
+    monkeypatch, tmp_path, black_hole, production_budget
+):
+    settings = configure(
+        monkeypatch, tmp_path, f"postgresql+psycopg://u@127.0.0.1:{black_hole}/secretdb", migrate=False
+    )
+    for _ in range(20):
         recs = queue_one()
         assert recs[0]["video_status"] == "unavailable"
         assert recs[0]["video_error"].startswith("database_unavailable: ")
@@ -80,7 +82,8 @@ def test_a_hung_database_answers_every_call_unavailable_and_the_trace_is_written
 
 @pytest.mark.timeout(30)
 def test_a_hung_broker_answers_every_call_unavailable_and_the_trace_is_written(
-        sqlite_configured, monkeypatch, black_hole, production_budget):
+    sqlite_configured, monkeypatch, black_hole, production_budget
+):
     reload_settings()
     assert warm_up() is True, "the database answers"
     with broker(monkeypatch, f"redis://127.0.0.1:{black_hole}/0"):
@@ -99,8 +102,7 @@ def test_a_hung_broker_answers_every_call_unavailable_and_the_trace_is_written(
 
 
 @pytest.mark.timeout(30)
-def test_a_broker_that_overruns_the_budget_still_hands_the_engine_its_job(
-        sqlite_configured, monkeypatch, black_hole):
+def test_a_broker_that_overruns_the_budget_still_hands_the_engine_its_job(sqlite_configured, monkeypatch, black_hole):
     monkeypatch.setenv("VIDEO_HOOK_BUDGET_MS", "1000")  # room for the insert; the hung broker overruns
     reload_settings()
     with broker(monkeypatch, f"redis://127.0.0.1:{black_hole}/0"):
@@ -155,8 +157,9 @@ def test_a_sick_service_is_skipped_for_the_back_off(configured, monkeypatch):
     with broker(monkeypatch, "redis://127.0.0.1:1/0"):
         queue_one("user_0001")
         recs = queue_one("user_0002")
-    assert recs[0]["video_error"].startswith("broker_unavailable") and "video_job_id" not in recs[0], \
+    assert recs[0]["video_error"].startswith("broker_unavailable") and "video_job_id" not in recs[0], (
         "skipped: not even a row was written"
+    )
 
 
 def test_error_texts_carry_no_internals(monkeypatch, tmp_path):
@@ -177,7 +180,9 @@ def test_error_texts_carry_no_internals(monkeypatch, tmp_path):
 def test_unmigrated_database_names_the_fix(monkeypatch, tmp_path):
     configure(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'empty.sqlite'}", migrate=False)
     recs = queue_one()
-    assert recs[0]["video_error"].startswith("schema_outdated:") and "spendsense-video migrate" in recs[0]["video_error"]
+    assert (
+        recs[0]["video_error"].startswith("schema_outdated:") and "spendsense-video migrate" in recs[0]["video_error"]
+    )
 
 
 def test_an_invalid_setting_with_the_flag_off_costs_the_engine_nothing(configured, monkeypatch, tmp_path):

@@ -28,14 +28,26 @@ def test_attach_video_trace_fills_recommendations_and_log_from_the_database(conf
     attach_video_trace(trace)
     meta = rec["video_metadata"]
     assert rec["video_url"] == OUTCOME.video_url and rec["video_status"] == "completed"
-    assert {k: meta[k] for k in ("duration_seconds", "resolution", "provider", "template_version")} == \
-        {"duration_seconds": 8.0, "resolution": "1280x720", "provider": "local",
-         "template_version": find_template("high_utilization", "credit_utilization").version}
+    assert {k: meta[k] for k in ("duration_seconds", "resolution", "provider", "template_version")} == {
+        "duration_seconds": 8.0,
+        "resolution": "1280x720",
+        "provider": "local",
+        "template_version": find_template("high_utilization", "credit_utilization").version,
+    }
     assert meta["generated_at"] and meta["prompt_hash"] == load_job(job_id).prompt_hash
     log = trace["video_generation_log"]
     assert [e["status"] for e in log] == ["queued", "running", "completed"]
-    assert set(log[-1]) >= {"timestamp", "job_id", "topic", "status", "video_url", "generation_time_seconds",
-                            "retry_count", "error", "fallback_used"}
+    assert set(log[-1]) >= {
+        "timestamp",
+        "job_id",
+        "topic",
+        "status",
+        "video_url",
+        "generation_time_seconds",
+        "retry_count",
+        "error",
+        "fallback_used",
+    }
     assert log[-1]["video_url"] == OUTCOME.video_url
     assert trace["signals"] == json.loads((SHARED_DIR / "traces" / "user_0001.json").read_text())["signals"]
 
@@ -73,16 +85,18 @@ def test_a_repeat_requests_trace_comes_from_the_log_its_enqueue_read(configured,
     """A repeat request reads the user's log once, in enqueue_videos; the trace save reuses it."""
     from worker.jobs import reader
 
-    [job_id] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
-                              {"credit_max_util_pct": 73})
+    [job_id] = enqueue_videos(
+        "user_0001", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 73}
+    )
     leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     recs = [{"topic": "credit_utilization"}]
     assert enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 73}) == [job_id]
     with monkeypatch.context() as patched:
         patched.setattr(reader, "user_events", lambda *args: pytest.fail("the trace save read the log again"))
-        saved = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}})
-                           .read_text())
+        saved = json.loads(
+            save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}}).read_text()
+        )
     [rec] = saved["recommendations"]["recommendations"]
     assert rec["video_status"] == "completed" and rec["video_url"] == OUTCOME.video_url
     assert [entry["event"] for entry in saved["video_generation_log"]] == ["queued", "started", "completed"]
@@ -104,8 +118,9 @@ def test_a_job_that_finished_before_the_trace_save_is_read_from_the_database(con
 
 def test_a_user_with_earlier_jobs_gets_the_whole_log_from_the_database(configured):
 
-    [earlier] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
-                               {"credit_max_util_pct": 73})
+    [earlier] = enqueue_videos(
+        "user_0001", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 73}
+    )
     recs = [{"topic": "credit_utilization"}]
     [job_id] = enqueue_videos("user_0001", "High Utilization", recs, {"credit_max_util_pct": 91})
     saved = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": recs}}).read_text())
@@ -120,11 +135,21 @@ def test_importing_the_hooks_loads_the_video_code_only_with_the_flag_on(tmp_path
     import subprocess
     import sys
 
-    probe = ("import sys, engine_hooks; "
-             "print(sorted(m for m in ('sqlalchemy.orm', 'celery', 'kombu.transport.sqlalchemy') if m in sys.modules))")
-    env = {**os.environ, "VIDEO_GENERATION_ENABLED": flag, "DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
-           "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}", "TRACE_DIR": str(tmp_path / "traces")}
-    loaded = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True,
-                            timeout=60).stdout.strip()
+    probe = (
+        "import sys, engine_hooks; "
+        "print(sorted(m for m in ('sqlalchemy.orm', 'celery', 'kombu.transport.sqlalchemy') if m in sys.modules))"
+    )
+    env = {
+        **os.environ,
+        "VIDEO_GENERATION_ENABLED": flag,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.sqlite'}",
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+        "TRACE_DIR": str(tmp_path / "traces"),
+    }
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True, timeout=60
+    ).stdout.strip()
     assert loaded == ("['celery', 'kombu.transport.sqlalchemy', 'sqlalchemy.orm']" if flag == "true" else "[]")
-    assert not (tmp_path / "jobs.sqlite").exists() and not (tmp_path / "broker.sqlite").exists(), "nothing connects at import"
+    assert not (tmp_path / "jobs.sqlite").exists() and not (tmp_path / "broker.sqlite").exists(), (
+        "nothing connects at import"
+    )

@@ -45,8 +45,12 @@ def proxy(litellm_command, fake, tmp_path):
 def through_proxy(proxy, fake, monkeypatch, tmp_path, postgres_url):
     """The worker on PostgreSQL, VIDEO_PROVIDER=openai pointed at the proxy."""
     configure(monkeypatch, tmp_path, postgres_url)
-    env = fake.client_env(VIDEO_API_BASE_URL=proxy.base_url, VIDEO_API_KEY=MASTER_KEY, VIDEO_API_TIMEOUT_S="10",
-                          VIDEO_TASK_TIME_LIMIT_S="120")
+    env = fake.client_env(
+        VIDEO_API_BASE_URL=proxy.base_url,
+        VIDEO_API_KEY=MASTER_KEY,
+        VIDEO_API_TIMEOUT_S="10",
+        VIDEO_TASK_TIME_LIMIT_S="120",
+    )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     yield reload_settings()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import update
@@ -73,8 +73,9 @@ def test_on_redis_exactly_the_jobs_whose_messages_are_gone_are_resent(sqlite_con
         client.hset(unacked_key, f"tag-{tag}", json.dumps([json.loads(payload), "", QUEUE_NAME]))
         client.zadd(index_key, {f"tag-{tag}": time.time()})
     unacked = {job_id_of(json.dumps(json.loads(value)[0])) for value in client.hvals(unacked_key)}
-    assert job_ids_with_messages(sqlite_configured.stuck_after_s) == frozenset(job_ids), \
+    assert job_ids_with_messages(sqlite_configured.stuck_after_s) == frozenset(job_ids), (
         "every message is found, queued or unacked"
+    )
 
     lost = set(random.Random(7).sample(sorted(unacked), LOST // 2))
     lost |= set(random.Random(8).sample(sorted(set(job_ids) - unacked), LOST // 2))
@@ -93,8 +94,9 @@ def test_on_redis_exactly_the_jobs_whose_messages_are_gone_are_resent(sqlite_con
 
 
 @pytest.mark.redis
-def test_on_redis_a_message_held_by_a_dead_worker_counts_as_lost_but_a_countdown_does_not(sqlite_configured,
-                                                                                        redis_broker):
+def test_on_redis_a_message_held_by_a_dead_worker_counts_as_lost_but_a_countdown_does_not(
+    sqlite_configured, redis_broker
+):
     """A worker runs what it takes at once: a message unacknowledged long after delivery (or after its
     countdown fell due) is held by a worker that died, and Redis would return it only in an hour."""
     import redis
@@ -107,7 +109,7 @@ def test_on_redis_a_message_held_by_a_dead_worker_counts_as_lost_but_a_countdown
     for tag, payload in enumerate(client.lrange(QUEUE_NAME, 0, -1)):
         message = json.loads(payload)
         if message["headers"]["id"] == countdown:  # a retry due in five minutes, delivered long ago
-            message["headers"]["eta"] = datetime.fromtimestamp(time.time() + 300, timezone.utc).isoformat()
+            message["headers"]["eta"] = datetime.fromtimestamp(time.time() + 300, UTC).isoformat()
         client.lrem(QUEUE_NAME, 1, payload)
         client.hset(unacked_key, f"tag-{tag}", json.dumps([message, "", QUEUE_NAME]))
         client.zadd(index_key, {f"tag-{tag}": long_ago})
@@ -115,8 +117,7 @@ def test_on_redis_a_message_held_by_a_dead_worker_counts_as_lost_but_a_countdown
     assert resend_pass(sqlite_configured) == [dead_workers]
 
 
-def test_on_the_embedded_broker_exactly_the_jobs_whose_messages_are_gone_are_resent(sqlite_configured,
-                                                                                  embedded_broker):
+def test_on_the_embedded_broker_exactly_the_jobs_whose_messages_are_gone_are_resent(sqlite_configured, embedded_broker):
     import sqlite3
 
     job_ids = queue_jobs(WAITING)

@@ -69,7 +69,9 @@ def test_the_engine_side_check_never_imports_alembic(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from worker.db.schema import ensure_schema_current; from engine_hooks import enqueue_videos; "
-            "print('alembic' in sys.modules)")
+    code = (
+        "import sys; from worker.db.schema import ensure_schema_current; from engine_hooks import enqueue_videos; "
+        "print('alembic' in sys.modules)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -38,8 +38,10 @@ def test_the_first_video_plays_with_its_captions(sqlite_configured, monkeypatch,
         assert browser.wait_for(f"{first}.readyState >= 3 && {first}.readyState", timeout_s=30) >= 3
         start = browser.evaluate(f"{first}.currentTime")
         browser.wait_for(f"{first}.currentTime > {start} + 0.5", timeout_s=30)
-        cues = browser.wait_for(f"{first}.textTracks.length && {first}.textTracks[0].cues "
-                                f"&& {first}.textTracks[0].cues.length", timeout_s=30)
+        cues = browser.wait_for(
+            f"{first}.textTracks.length && {first}.textTracks[0].cues && {first}.textTracks[0].cues.length",
+            timeout_s=30,
+        )
         assert cues >= 3
         text = browser.evaluate(f"Array.from({first}.textTracks[0].cues).map(c => c.text).join(' ')")
         assert "Card ending in 4735" in text and "Pay down $928" in text and "not financial advice" in text

@@ -63,8 +63,9 @@ def test_a_running_job_of_a_dead_worker_is_sent_again_once_its_claim_expires(con
     broker = Broker(held={job_id})  # the dead worker's unacknowledged message comes back only much later
     assert reconcile(configured, broker.publish, broker.held_messages).requeued == [], "claim still held"
     age(job_id, 1, lease_expires_at=utcnow() - timedelta(seconds=1))  # nobody renewed it: its worker died
-    assert reconcile(configured, broker.publish, broker.held_messages).requeued == [job_id], \
+    assert reconcile(configured, broker.publish, broker.held_messages).requeued == [job_id], (
         "an unrenewed lease is enough: no wait for VIDEO_STUCK_AFTER_S"
+    )
     assert load_job(job_id).status == "running", "the next claim takes it over"
 
 
@@ -100,8 +101,12 @@ def test_a_trace_written_after_its_job_finished_but_showing_an_older_status_is_r
     recorder.complete(job_id, OUTCOME, attempt=1)
     path = trace_path("user_0001", configured)
     path.parent.mkdir(parents=True, exist_ok=True)
-    stale = {"user_id": "user_0001", "recommendations": {"recommendations": [
-        {"topic": "credit_utilization", "video_job_id": job_id, "video_status": "queued"}]}}
+    stale = {
+        "user_id": "user_0001",
+        "recommendations": {
+            "recommendations": [{"topic": "credit_utilization", "video_job_id": job_id, "video_status": "queued"}]
+        },
+    }
     path.write_text(json.dumps(stale))
     assert reconcile(configured, Broker().publish, Broker().held_messages).traces_rewritten == 1
     [rec] = json.loads(path.read_text())["recommendations"]["recommendations"]
@@ -164,8 +169,13 @@ def test_a_degraded_job_is_taken_back_up_later_a_bounded_number_of_times(configu
     wait_s = configured.degraded_retry_after_s
 
     def finished(job_id: str, seconds_ago: float, tier: str | None) -> None:
-        age(job_id, seconds_ago, status="completed", fallback_tier=tier,
-            finished_at=utcnow() - timedelta(seconds=seconds_ago))
+        age(
+            job_id,
+            seconds_ago,
+            status="completed",
+            fallback_tier=tier,
+            finished_at=utcnow() - timedelta(seconds=seconds_ago),
+        )
 
     finished(degraded, wait_s - 60, POSTER_TIER)
     finished(real, 10 * wait_s, None)
@@ -179,7 +189,7 @@ def test_a_degraded_job_is_taken_back_up_later_a_bounded_number_of_times(configu
     finished(degraded, wait_s + 60, POSTER_TIER)  # it degraded again: the next wait is twice as long
     assert reconcile(configured, broker.publish, broker.held_messages).retaken == []
     for try_number in range(1, configured.degraded_retries):
-        finished(degraded, wait_s * 2 ** try_number + 60, POSTER_TIER)
+        finished(degraded, wait_s * 2**try_number + 60, POSTER_TIER)
         assert reconcile(configured, broker.publish, broker.held_messages).retaken == [degraded], try_number
     finished(degraded, 100 * wait_s, POSTER_TIER)
     assert reconcile(configured, broker.publish, broker.held_messages).retaken == [], "at most N times"

@@ -34,7 +34,7 @@ def test_a_live_claim_cannot_be_taken_twice(configured):
     for round_ in range(10):  # a race: each job is another chance to lose it
         job_id = queued_job(user_id=f"user_{round_:04d}")
         with ThreadPoolExecutor(4) as pool:
-            claims = list(pool.map(lambda _: leases.claim(job_id, retries=0, lease_s=60), range(4)))
+            claims = list(pool.map(lambda job: leases.claim(job, retries=0, lease_s=60), [job_id] * 4))
         assert sum(isinstance(claim, leases.ClaimedJob) for claim in claims) == 1
         held = [claim for claim in claims if not isinstance(claim, leases.ClaimedJob)]
         # A loser's wait is measured when it looks, so it never exceeds the winner's lease.
@@ -46,8 +46,9 @@ def test_an_expired_lease_can_be_claimed_again(configured):
     job_id = queued_job()
     leases.claim(job_id, retries=0, lease_s=60)
     with session_scope() as session:
-        session.execute(update(VideoJob).where(VideoJob.id == job_id)
-                        .values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(VideoJob).where(VideoJob.id == job_id).values(lease_expires_at=utcnow() - timedelta(seconds=1))
+        )
     again = leases.claim(job_id, retries=0, lease_s=60)
     assert again is not None and again.attempt == 2
 

@@ -25,8 +25,9 @@ from worker.settings import reload_settings
 @pytest.fixture
 def remote(fake, monkeypatch, sqlite_configured):
     """VIDEO_PROVIDER=openai pointed at the fake server."""
-    for key, value in fake.client_env(VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60",
-                                      VIDEO_COST_PER_SECOND_USD="0.10").items():
+    for key, value in fake.client_env(
+        VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60", VIDEO_COST_PER_SECOND_USD="0.10"
+    ).items():
         monkeypatch.setenv(key, value)
     return reload_settings()
 

@@ -25,13 +25,12 @@ pytestmark = pytest.mark.slow
 TASK_TIME_LIMIT_S = 12
 
 
-
-
 def test_killed_between_create_and_save_the_job_is_looked_up_not_paid_again(
     sqlite_configured, embedded_broker, fake, monkeypatch, tmp_path
 ):
-    remote_env = fake.client_env(VIDEO_API_TIMEOUT_S="3", VIDEO_TASK_TIME_LIMIT_S=str(TASK_TIME_LIMIT_S),
-                                 VIDEO_GENERATION_ENABLED="true")
+    remote_env = fake.client_env(
+        VIDEO_API_TIMEOUT_S="3", VIDEO_TASK_TIME_LIMIT_S=str(TASK_TIME_LIMIT_S), VIDEO_GENERATION_ENABLED="true"
+    )
     for key, value in remote_env.items():
         monkeypatch.setenv(key, value)
     settings = reload_settings()
@@ -40,8 +39,9 @@ def test_killed_between_create_and_save_the_job_is_looked_up_not_paid_again(
     fake.inject(Fault("POST", r"^/v1/videos$", "hang_after_create", seconds=30))
 
     first = WorkerProcess(env, tmp_path / "worker-1.log", concurrency=1, name="doomed").start()
-    [job_id] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
-                              {"credit_max_util_pct": 73})
+    [job_id] = enqueue_videos(
+        "user_0001", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 73}
+    )
     assert fake.on_create.wait(60), first.log_text()[-2000:]
     first.kill()
 

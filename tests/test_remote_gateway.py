@@ -103,9 +103,11 @@ def test_celerys_received_line_is_kept_for_a_first_delivery_and_dropped_for_a_ch
             context = {"id": f"{name}-{eta}", "name": name, "args": "[]", "kwargs": "{}", "eta": eta}
             strategy.info(LOG_RECEIVED, context, extra={"data": context})
     shown = [record.getMessage() for record in caplog.records]
-    assert shown == ["Task generate_video[generate_video-None] received",
-                     "Task reconcile_video_jobs[reconcile_video_jobs-None] received",
-                     "Task reconcile_video_jobs[reconcile_video_jobs-2026-11-24T23:59:00+00:00] received"], shown
+    assert shown == [
+        "Task generate_video[generate_video-None] received",
+        "Task reconcile_video_jobs[reconcile_video_jobs-None] received",
+        "Task reconcile_video_jobs[reconcile_video_jobs-2026-11-24T23:59:00+00:00] received",
+    ], shown
 
 
 def test_probe_warns_when_the_server_cannot_list(gateway, fake):
@@ -140,15 +142,25 @@ def test_a_lost_create_is_recognised_on_everything_it_sent_never_on_prompt_and_m
 
     api = VideosApi(fake.base_url, API_KEY, 5)
     intent_at = utcnow()
-    held, lost = (api.create(prompt="the same prompt", model=MODEL, seconds=8, size="1280x720",
-                             idempotency_key=f"k{n}") for n in range(2))
-    sent = SentCreate(prompt="the same prompt", model=MODEL, seconds=8, size="1280x720", intent_at=intent_at,
-                      since=intent_at - timedelta(seconds=60), until=intent_at + timedelta(seconds=60),
-                      taken_ids=frozenset({held.id}))
+    held, lost = (
+        api.create(prompt="the same prompt", model=MODEL, seconds=8, size="1280x720", idempotency_key=f"k{n}")
+        for n in range(2)
+    )
+    sent = SentCreate(
+        prompt="the same prompt",
+        model=MODEL,
+        seconds=8,
+        size="1280x720",
+        intent_at=intent_at,
+        since=intent_at - timedelta(seconds=60),
+        until=intent_at + timedelta(seconds=60),
+        taken_ids=frozenset({held.id}),
+    )
     assert api.find(sent).id == lost.id, "the other listed twin belongs to another submission"
     assert api.find(SentCreate(**{**sent.__dict__, "taken_ids": frozenset({held.id, lost.id})})) is None
     assert api.find(SentCreate(**{**sent.__dict__, "seconds": 5})) is None, "asked for 5 s: not ours"
     assert api.find(SentCreate(**{**sent.__dict__, "size": "1920x1080"})) is None
-    too_late = SentCreate(**{**sent.__dict__, "until": intent_at - timedelta(seconds=61),
-                             "since": intent_at - timedelta(seconds=120)})
+    too_late = SentCreate(
+        **{**sent.__dict__, "until": intent_at - timedelta(seconds=61), "since": intent_at - timedelta(seconds=120)}
+    )
     assert api.find(too_late) is None, "created after the request could have arrived"

@@ -25,11 +25,20 @@ from worker.render.timeline import GREEN, RED, YELLOW, FrameState, color_for, fr
 from worker.storage import file_sha256
 
 FPS = 24
-OPACITIES = ("warning_opacity", "ok_opacity", "chart_opacity", "takeaway_opacity", "card_line_opacity",
-             "fall_line_opacity", "disclaimer_opacity")
-ALL_BOARDS = {**{name: board_for(context) for name, context in EDGE_CONTEXTS.items()},
-              "user_0034": board_for(real_contexts()["user_0034"]),
-              "no-card": board_for({"signals": {"credit_max_util_pct": 73.0}})}
+OPACITIES = (
+    "warning_opacity",
+    "ok_opacity",
+    "chart_opacity",
+    "takeaway_opacity",
+    "card_line_opacity",
+    "fall_line_opacity",
+    "disclaimer_opacity",
+)
+ALL_BOARDS = {
+    **{name: board_for(context) for name, context in EDGE_CONTEXTS.items()},
+    "user_0034": board_for(real_contexts()["user_0034"]),
+    "no-card": board_for({"signals": {"credit_max_util_pct": 73.0}}),
+}
 
 
 def render(board, workdir: Path):
@@ -56,7 +65,9 @@ def test_the_meter_falls_from_the_users_figure_to_the_guideline():
 
 def test_colours_go_red_then_yellow_then_green():
     colours = [state.meter_color for state in frame_states(ALL_BOARDS["user_0034"], FPS)]
-    named = [min((RED, YELLOW, GREEN), key=lambda c: sum((a - b) ** 2 for a, b in zip(c, colour))) for colour in colours]
+    named = [
+        min((RED, YELLOW, GREEN), key=lambda c: sum((a - b) ** 2 for a, b in zip(c, colour))) for colour in colours
+    ]
     order = [c for index, c in enumerate(named) if index == 0 or named[index - 1] != c]
     assert order == [RED, YELLOW, GREEN]
 
@@ -110,6 +121,7 @@ def _luminance(rgb) -> float:
     def channel(value: int) -> float:
         c = value / 255
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
     r, g, b = (channel(v) for v in rgb)
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
@@ -159,8 +171,12 @@ def test_everything_stays_inside_the_safe_area(name):
     painter = Painter(board)
     for state in (state_at(board, t) for t in (0.5, 1.0, 3.0, 5.1, 7.9)):
         frame = painter.frame(state)
-        for box in ((0, 0, L.WIDTH, margin_y), (0, L.HEIGHT - margin_y, L.WIDTH, L.HEIGHT),
-                    (0, 0, margin_x, L.HEIGHT), (L.WIDTH - margin_x, 0, L.WIDTH, L.HEIGHT)):
+        for box in (
+            (0, 0, L.WIDTH, margin_y),
+            (0, L.HEIGHT - margin_y, L.WIDTH, L.HEIGHT),
+            (0, 0, margin_x, L.HEIGHT),
+            (L.WIDTH - margin_x, 0, L.WIDTH, L.HEIGHT),
+        ):
             assert frame.crop(box).tobytes() == reference.crop(box).tobytes(), f"drawn outside {box} at {state.time_s}"
 
 
@@ -168,8 +184,9 @@ def test_everything_stays_inside_the_safe_area(name):
 def test_the_poster_is_the_users_own_starting_point(tmp_path):
     board = ALL_BOARDS["user_0034"]
     painter = Painter(board)
-    poster, opening, ending = (painter.frame(s).copy() for s in (poster_state(board), state_at(board, 0),
-                                                                state_at(board, 8)))
+    poster, opening, ending = (
+        painter.frame(s).copy() for s in (poster_state(board), state_at(board, 0), state_at(board, 8))
+    )
     left = (0, 0, L.RIGHT[0] - 20, L.STRIP_TOP)
     assert poster.crop(left).tobytes() == opening.crop(left).tobytes(), "card and meter as they are today"
     assert poster.crop(L.RIGHT).tobytes() == ending.crop(L.RIGHT).tobytes(), "beside the takeaway"
@@ -184,9 +201,9 @@ def test_the_poster_is_the_users_own_starting_point(tmp_path):
 def top_level_boxes(path: Path) -> list[str]:
     data, boxes, offset = path.read_bytes(), [], 0
     while offset + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        size, kind = struct.unpack(">I4s", data[offset : offset + 8])
         if size == 1:
-            size = struct.unpack(">Q", data[offset + 8:offset + 16])[0]
+            size = struct.unpack(">Q", data[offset + 8 : offset + 16])[0]
         boxes.append(kind.decode("latin-1"))
         if size < 8:
             break

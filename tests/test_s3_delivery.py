@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -29,8 +29,12 @@ from worker.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.slow
 
-USERS = {"user_0001": (7_385, 10_000, "6342"), "user_0034": (14_215, 15_000, "2385"),
-         "user_0059": (1_528, 2_000, "4735"), "user_0072": (23_684, 25_000, "4193")}
+USERS = {
+    "user_0001": (7_385, 10_000, "6342"),
+    "user_0034": (14_215, 15_000, "2385"),
+    "user_0059": (1_528, 2_000, "4735"),
+    "user_0072": (23_684, 25_000, "4193"),
+}
 
 
 def engine_run(user_id: str) -> dict:
@@ -58,9 +62,15 @@ def s3_settings(sqlite_configured, s3):
 
 
 def test_two_workers_share_one_bucket_and_every_url_plays(s3_settings, s3, embedded_broker, tmp_path):
-    workers = [WorkerProcess(worker_env(tmp_path, s3_settings, embedded_broker,
-                                        VIDEO_STORAGE_DIR=str(tmp_path / f"scratch-{n}")),
-                             tmp_path / f"worker-{n}.log", concurrency=1, name=f"s3-{n}") for n in (1, 2)]
+    workers = [
+        WorkerProcess(
+            worker_env(tmp_path, s3_settings, embedded_broker, VIDEO_STORAGE_DIR=str(tmp_path / f"scratch-{n}")),
+            tmp_path / f"worker-{n}.log",
+            concurrency=1,
+            name=f"s3-{n}",
+        )
+        for n in (1, 2)
+    ]
     for worker in workers:
         worker.start()
     try:
@@ -80,8 +90,10 @@ def test_two_workers_share_one_bucket_and_every_url_plays(s3_settings, s3, embed
         for kind, url in trace_urls(saved):
             assert url.startswith(s3.rstrip("/")), f"{kind} URL is not the object store's: {url}"
             status, content_type, body = get(url)
-            assert status == 200 and content_type == {"video": "video/mp4", "poster": "image/jpeg",
-                                                      "captions": "text/vtt"}[kind]
+            assert (
+                status == 200
+                and content_type == {"video": "video/mp4", "poster": "image/jpeg", "captions": "text/vtt"}[kind]
+            )
         video_url = trace_urls(saved)[0][1]
         key = load_job(saved["recommendations"]["recommendations"][0]["video_job_id"]).video_key
         whole = bucket.get_object(Bucket="videos", Key=f"spendsense/{key}")["Body"].read()
@@ -101,13 +113,14 @@ def test_an_expired_presigned_url_is_refreshed_on_the_next_trace_write(s3_settin
     first = json.loads(trace_path("user_0034", settings).read_text())
     time.sleep(2.5)
     old_url = trace_urls(first)[0][1]
-    assert _expiry(old_url) < datetime.now(timezone.utc), "the first URL has expired"
+    assert _expiry(old_url) < datetime.now(UTC), "the first URL has expired"
     save_trace(json.loads(json.dumps(first)))
     second = json.loads(trace_path("user_0034", settings).read_text())
     new_url = trace_urls(second)[0][1]
-    assert new_url != old_url and _expiry(new_url) > datetime.now(timezone.utc)
-    assert datetime.fromisoformat(second["recommendations"]["recommendations"][0]["video_metadata"]
-                                  ["video_url_expires_at"]) > datetime.now(timezone.utc)
+    assert new_url != old_url and _expiry(new_url) > datetime.now(UTC)
+    assert datetime.fromisoformat(
+        second["recommendations"]["recommendations"][0]["video_metadata"]["video_url_expires_at"]
+    ) > datetime.now(UTC)
     assert get(new_url)[0] == 200
 
 
@@ -125,8 +138,9 @@ def test_the_reconciler_refreshes_traces_whose_urls_are_about_to_expire(s3_setti
     assert after != before and _expiry(after) > _expiry(before)
 
 
-def test_an_upload_that_fails_waits_for_the_store_and_completes_once_it_is_back(s3_settings, s3, celery_worker,
-                                                                               monkeypatch):
+def test_an_upload_that_fails_waits_for_the_store_and_completes_once_it_is_back(
+    s3_settings, s3, celery_worker, monkeypatch
+):
     from moto.server import ThreadedMotoServer
 
     from tests.conftest import _moto_servers
@@ -155,5 +169,5 @@ def test_an_upload_that_fails_waits_for_the_store_and_completes_once_it_is_back(
 
 def _expiry(url: str) -> datetime:
     query = parse_qs(urlsplit(url).query)
-    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    return signed.fromtimestamp(signed.timestamp() + int(query["X-Amz-Expires"][0]), timezone.utc)
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return signed.fromtimestamp(signed.timestamp() + int(query["X-Amz-Expires"][0]), UTC)

@@ -1,4 +1,5 @@
-"""`spendsense-video serve` over real HTTP: stored objects with ranges and caching, nothing else, and the preview page."""
+"""`spendsense-video serve` over real HTTP: stored objects with ranges and caching, nothing else, and the
+preview page."""
 
 from __future__ import annotations
 
@@ -74,10 +75,19 @@ def test_cors_only_for_listed_origins(served):
     assert "access-control-allow-origin" not in headers
 
 
-@pytest.mark.parametrize("path", [
-    "/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/ab/..%2f..%2fetc%2fpasswd", "/ab/abc.mp4",
-    "/00/" + "0" * 64 + ".mp4", "/zz/" + "z" * 64 + ".mp4", "/.work-x/video.mp4", "/etc/passwd",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../../etc/passwd",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/ab/..%2f..%2fetc%2fpasswd",
+        "/ab/abc.mp4",
+        "/00/" + "0" * 64 + ".mp4",
+        "/zz/" + "z" * 64 + ".mp4",
+        "/.work-x/video.mp4",
+        "/etc/passwd",
+    ],
+)
 def test_anything_but_a_stored_content_hash_is_404(served, path):
     base, _, _, _ = served
     assert request(base, path)[0] == 404
@@ -122,8 +132,9 @@ def test_the_preview_page_shows_each_users_video_figures_and_log_but_no_internal
     leases.claim(job_id, retries=0, lease_s=60)
     recorder.complete(job_id, OUTCOME, attempt=1)
     failed = queued_job("user_0666")
-    recorder.fail(failed, RuntimeError("postgresql://admin:sk-secret-key@db.internal:5432/prod /srv/app/x.py"),
-                  attempt=1)
+    recorder.fail(
+        failed, RuntimeError("postgresql://admin:sk-secret-key@db.internal:5432/prod /srv/app/x.py"), attempt=1
+    )
     status, _, body = request(base, "/", Authorization=_basic(AUTH))
     page = body.decode()
     assert status == 200

@@ -29,8 +29,9 @@ PRICE = PRICE_PER_SECOND * SECONDS  # one 8-second video
 
 
 def remote_env(fake, **caps: str) -> dict[str, str]:
-    return fake.client_env(VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60",
-                           VIDEO_COST_PER_SECOND_USD=str(PRICE_PER_SECOND), **caps)
+    return fake.client_env(
+        VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60", VIDEO_COST_PER_SECOND_USD=str(PRICE_PER_SECOND), **caps
+    )
 
 
 @pytest.fixture
@@ -59,11 +60,19 @@ def test_a_cap_without_a_price_is_refused_naming_both_settings(monkeypatch):
 
 
 def test_a_worker_with_a_cap_but_no_price_does_not_start(sqlite_configured, tmp_path):
-    env = {**os.environ, "VIDEO_BUDGET_USD_PER_DAY": "5",
-           "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"}
+    env = {
+        **os.environ,
+        "VIDEO_BUDGET_USD_PER_DAY": "5",
+        "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
+    }
     env.pop("VIDEO_COST_PER_SECOND_USD", None)
-    started = subprocess.run([sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo"],
-                             env=env, capture_output=True, text=True, timeout=120)
+    started = subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "--pool=solo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert started.returncode != 0
     assert "VIDEO_COST_PER_SECOND_USD" in started.stderr + started.stdout
 
@@ -86,7 +95,8 @@ def test_a_create_known_unsent_gives_its_reservation_back(capped):
 
 
 def test_a_job_over_the_cap_is_rendered_locally_with_the_reason_in_trace_and_status(
-        capped, fake, monkeypatch, celery_worker, capsys):
+    capped, fake, monkeypatch, celery_worker, capsys
+):
     monkeypatch.setenv("VIDEO_BUDGET_USD_PER_DAY", f"{PRICE:.2f}")  # one video a day
     reload_settings()
     paid, over = enqueue_one("user_0001", 73.0), enqueue_one("user_0002", 81.0)

@@ -30,7 +30,12 @@ def test_transient_errors_are_retried_by_celery_until_success(provider, celery_w
     job_id = enqueue_one()
     assert wait_for_terminal(job_id) == "completed"
     assert events(job_id) == [
-        ("queued", 0), ("started", 1), ("retrying", 1), ("started", 2), ("retrying", 2), ("started", 3),
+        ("queued", 0),
+        ("started", 1),
+        ("retrying", 1),
+        ("started", 2),
+        ("retrying", 2),
+        ("started", 3),
         ("completed", 3),
     ]
     job = load_job(job_id)
@@ -61,8 +66,9 @@ def test_unusable_job_input_fails_at_once_without_fallback(sqlite_configured, ce
     assert trace["video_generation_log"][-1]["error"].startswith("InvalidVideoInput: job input has no usable figures")
 
 
-def test_a_finished_video_brings_its_card_captions_description_and_poster_to_the_trace(sqlite_configured,
-                                                                                      celery_worker):
+def test_a_finished_video_brings_its_card_captions_description_and_poster_to_the_trace(
+    sqlite_configured, celery_worker
+):
     recs = [{"topic": "credit_utilization", "disclaimer": "Educational only. Not advice."}]
     [job_id] = enqueue_videos("user_0034", "High Utilization", recs, card_context(14_215, 15_000, mask="2385"))
     assert wait_for_terminal(job_id) == "completed"
@@ -157,8 +163,11 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
     job_id = queued_job()
     # A worker claimed the job and died: running, lease ending in 2 s. Then its message comes back.
     with session_scope() as session:
-        session.execute(update(VideoJob).where(VideoJob.id == job_id).values(
-            status="running", attempt=1, lease_expires_at=utcnow() + timedelta(seconds=2)))
+        session.execute(
+            update(VideoJob)
+            .where(VideoJob.id == job_id)
+            .values(status="running", attempt=1, lease_expires_at=utcnow() + timedelta(seconds=2))
+        )
     app.send_task("generate_video", args=[job_id], task_id=job_id)
     assert wait_for_terminal(job_id, timeout_s=30) == "completed"
     assert [name for name, _ in events(job_id)] == ["queued", "started", "completed"]
@@ -166,10 +175,7 @@ def test_a_job_held_by_a_dead_worker_is_taken_over_when_its_lease_ends(sqlite_co
     assert leases.claim(job_id, retries=0, lease_s=60) is None
 
 
-
-
-def test_the_embedded_broker_sends_through_kombus_own_path_when_it_cannot_create_the_queue_row(
-        tmp_path, monkeypatch):
+def test_the_embedded_broker_sends_through_kombus_own_path_when_it_cannot_create_the_queue_row(tmp_path, monkeypatch):
     """kombu hands back an unsaved queue (id None) when creating its row fails; the message must
     then go through kombu's own publish (which raises if it fails too), never land without a queue."""
     from kombu import Connection

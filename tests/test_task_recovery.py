@@ -14,8 +14,9 @@ from worker.db.models import utcnow
 from worker.settings import reload_settings
 
 
-def test_a_full_disk_waits_for_storage_and_then_completes_with_the_real_video(sqlite_configured, celery_worker,
-                                                                             monkeypatch):
+def test_a_full_disk_waits_for_storage_and_then_completes_with_the_real_video(
+    sqlite_configured, celery_worker, monkeypatch
+):
     """Storage failures are not provider failures: no fallback to a poster, no attempts used up,
     no partial file left, and the real video once the disk has room again."""
     from worker import tasks
@@ -36,8 +37,7 @@ def test_a_full_disk_waits_for_storage_and_then_completes_with_the_real_video(sq
     assert not list(sqlite_configured.video_storage_dir.rglob("*.partial")), "no partial copy is left behind"
 
 
-def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_configured, celery_worker,
-                                                                        monkeypatch):
+def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_configured, celery_worker, monkeypatch):
     from engine_hooks import save_trace
     from worker.db.models import POSTER_TIER
 
@@ -48,8 +48,14 @@ def test_a_poster_only_result_is_degraded_never_reused_and_taken_back_up(sqlite_
     recs = [{"topic": "credit_utilization"}]
     other = enqueue_one("user_0004", recs=recs)
     assert other != degraded and recs[0]["video_status"] == "queued", "a poster-only result is never reused"
-    trace = json.loads(save_trace({"user_id": "user_0001", "recommendations": {"recommendations": [
-        {"topic": "credit_utilization", "video_job_id": degraded}]}}).read_text())
+    trace = json.loads(
+        save_trace(
+            {
+                "user_id": "user_0001",
+                "recommendations": {"recommendations": [{"topic": "credit_utilization", "video_job_id": degraded}]},
+            }
+        ).read_text()
+    )
     [rec] = trace["recommendations"]["recommendations"]
     assert rec["video_status"] == "degraded" and rec["video_error"].startswith("video_degraded: ")
     assert rec["video_metadata"]["fallback_tier"] == POSTER_TIER and rec["video_metadata"]["poster_url"]
@@ -90,8 +96,10 @@ def test_a_lost_pool_process_is_retried_after_the_tasks_own_backoff():
     request = Context(id="job-1", args=["job-1"], kwargs={}, delivery_info={})
     for retries in (1, 2, 3, 9):
         ceiling = min(RETRY_BACKOFF_MAX_S, RETRY_BACKOFF_S * 2 ** (retries - 1))
-        delays = {generate_video.signature_from_request(request, countdown=None, retries=retries)
-                  .options["countdown"] for _ in range(200)}
+        delays = {
+            generate_video.signature_from_request(request, countdown=None, retries=retries).options["countdown"]
+            for _ in range(200)
+        }
         assert delays <= set(range(ceiling + 1)) and max(delays) > ceiling // 2, (retries, delays)
     explicit = generate_video.signature_from_request(request, countdown=7, retries=1)
     assert explicit.options["countdown"] == 7, "a delay the server or autoretry chose is kept"
@@ -105,8 +113,9 @@ def full_filesystem(sqlite_configured):
 
     storage = sqlite_configured.video_storage_dir
     storage.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(storage)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(storage)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"mounting a small tmpfs needs root (CAP_SYS_ADMIN): {mounted.stderr.strip()}")
     ballast = storage / "ballast"
@@ -123,8 +132,9 @@ def full_filesystem(sqlite_configured):
         subprocess.run(["umount", "-l", str(storage)], check=True)
 
 
-def test_a_full_filesystem_then_freed_ends_with_every_real_video_and_no_partial_file(full_filesystem, celery_worker,
-                                                                                   monkeypatch):
+def test_a_full_filesystem_then_freed_ends_with_every_real_video_and_no_partial_file(
+    full_filesystem, celery_worker, monkeypatch
+):
     """A real ENOSPC, during the render's scratch writes as much as the copy into storage."""
     from worker import tasks
 

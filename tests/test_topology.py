@@ -57,11 +57,16 @@ def test_jobs_finish_and_flower_shows_job_ids_only_behind_auth(topology):
     for job_id in jobs.values():
         task = tasks[job_id]
         assert (task["name"], task["state"], task["args"], task["kwargs"]) == (
-            "generate_video", "SUCCESS", f"['{job_id}']", "{}")
+            "generate_video",
+            "SUCCESS",
+            f"['{job_id}']",
+            "{}",
+        )
         assert task["runtime"] > 0
     # Every text Flower shows about our tasks (numbers are timestamps and runtimes, so left out).
-    shown = json.dumps([{key: value for key, value in task.items() if isinstance(value, str)}
-                        for task in tasks.values()])
+    shown = json.dumps(
+        [{key: value for key, value in task.items() if isinstance(value, str)} for task in tasks.values()]
+    )
     for private in (*USERS, "73.0", "86.2", "High Utilization", "Below 30%"):
         assert private not in shown, "Flower shows job ids only"
 
@@ -86,12 +91,25 @@ def _screenshot_flower(port: str, directory: Path) -> None:
         return
     target = directory / "flower-tasks.png"
     browser = subprocess.Popen(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={Path(target.parent / '.chromium-profile')}", "--window-size=1400,700",
-         "--virtual-time-budget=8000",
-         f"--screenshot={target}", f"http://{FLOWER_USER}:{FLOWER_PASSWORD}@127.0.0.1:{port}/tasks"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={Path(target.parent / '.chromium-profile')}",
+            "--window-size=1400,700",
+            "--virtual-time-budget=8000",
+            f"--screenshot={target}",
+            f"http://{FLOWER_USER}:{FLOWER_PASSWORD}@127.0.0.1:{port}/tasks",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         browser.wait(timeout=60)

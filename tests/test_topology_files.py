@@ -24,12 +24,21 @@ def test_procfile_has_every_process_type():
     assert PROCFILE["release"] == "spendsense-video migrate"
     assert "--task-events" in PROCFILE["worker"] and "--conf=flowerconfig.py" in PROCFILE["flower"]
     assert all("${" in PROCFILE[name] for name in ("worker", "beat", "flower")), "configured from the environment"
-    assert "--queues=video-maintenance" in PROCFILE["maintenance"] and "--queues" not in PROCFILE["worker"], \
+    assert "--queues=video-maintenance" in PROCFILE["maintenance"] and "--queues" not in PROCFILE["worker"], (
         "the maintenance worker consumes only the reconciler's lane; video workers consume every queue"
+    )
 
 
-@pytest.mark.parametrize(("service", "process"), [("migrate", "release"), ("worker", "worker"), ("beat", "beat"),
-                                                  ("maintenance", "maintenance"), ("flower", "flower")])
+@pytest.mark.parametrize(
+    ("service", "process"),
+    [
+        ("migrate", "release"),
+        ("worker", "worker"),
+        ("beat", "beat"),
+        ("maintenance", "maintenance"),
+        ("flower", "flower"),
+    ],
+)
 def test_compose_runs_the_procfile_commands(service, process):
     assert SERVICES[service]["entrypoint"] == ["sh", "-c"]
     [command] = SERVICES[service]["command"]

@@ -34,8 +34,10 @@ def test_a_sigkilled_worker_loses_no_job_and_makes_no_duplicate(topology):
     assert unfinished, "the kill came too late to test anything"
     topology.start("worker")
     assert_finished_once(jobs, get_settings())
-    print(f"recovered {len(unfinished)} job(s) of a SIGKILLed worker in {time.monotonic() - killed_at:.1f} s "
-          f"(lease {get_settings().lease_s} s, time limit {get_settings().task_time_limit_s} s)")
+    print(
+        f"recovered {len(unfinished)} job(s) of a SIGKILLed worker in {time.monotonic() - killed_at:.1f} s "
+        f"(lease {get_settings().lease_s} s, time limit {get_settings().task_time_limit_s} s)"
+    )
     healed = [job_id for job_id in unfinished if "reenqueued" in [e.event for e in load_job(job_id).events]]
     assert healed, "the reconciler re-sent the lost messages"
 
@@ -88,9 +90,16 @@ def test_exactly_the_jobs_whose_messages_were_lost_are_resent_behind_a_backlog(t
     from worker.messages import QUEUE_NAME
 
     settings = get_settings()
-    job_ids = [job_id for number in range(210) for job_id in enqueue_videos(
-        f"user_l{number:04d}", "High Utilization", [{"topic": "credit_utilization"}],
-        {"credit_max_util_pct": 31 + number % 69})]
+    job_ids = [
+        job_id
+        for number in range(210)
+        for job_id in enqueue_videos(
+            f"user_l{number:04d}",
+            "High Utilization",
+            [{"topic": "credit_utilization"}],
+            {"credit_max_util_pct": 31 + number % 69},
+        )
+    ]
     client = redis.Redis.from_url(topology.env["CELERY_BROKER_URL"])
     with Connection(topology.env["CELERY_BROKER_URL"]) as connection:  # a consumer takes 3 and dies
         channel = connection.default_channel
@@ -116,9 +125,11 @@ def test_exactly_the_jobs_whose_messages_were_lost_are_resent_behind_a_backlog(t
     while not all(resent(job_id) for job_id in lost):
         assert time.monotonic() < deadline, [job_id for job_id in lost if not resent(job_id)]
         time.sleep(0.5)
-    print(f"{len(lost)} of {len(job_ids)} messages lost: all re-sent {time.monotonic() - deleted_at:.1f} s later "
-          f"(target: VIDEO_STUCK_AFTER_S + 2 intervals = {settings.stuck_after_s + 2 * settings.reconcile_interval_s} s"
-          ", processes' start-up included)")
+    print(
+        f"{len(lost)} of {len(job_ids)} messages lost: all re-sent {time.monotonic() - deleted_at:.1f} s later "
+        f"(target: VIDEO_STUCK_AFTER_S + 2 intervals = {settings.stuck_after_s + 2 * settings.reconcile_interval_s} s"
+        ", processes' start-up included)"
+    )
     assert all(resent(job_id) == 1 for job_id in lost), "each lost job gets exactly one new message"
     others = [job_id for job_id in job_ids if job_id not in lost and resent(job_id)]
     assert others == [], "no job that still had a message gets a second one"

@@ -31,8 +31,7 @@ def start_two_workers(topology, fake, monkeypatch, **settings: str) -> None:
 
 def enqueue(user_number: int, utilization: float) -> str:
     recs = [{"topic": "credit_utilization"}]
-    [job_id] = enqueue_videos(f"user_{user_number:04d}", "High Utilization", recs,
-                              {"credit_max_util_pct": utilization})
+    [job_id] = enqueue_videos(f"user_{user_number:04d}", "High Utilization", recs, {"credit_max_util_pct": utilization})
     return job_id
 
 
@@ -62,7 +61,10 @@ def test_two_hundred_jobs_of_twenty_figures_make_twenty_paid_videos(topology, fa
     for row in rows:
         if row.id not in makers:
             maker = makers[row.reused_from_job_id]
-            assert (row.video_key, row.poster_key, row.prompt_hash) == (maker.video_key, maker.poster_key,
-                                                                        maker.prompt_hash)
+            assert (row.video_key, row.poster_key, row.prompt_hash) == (
+                maker.video_key,
+                maker.poster_key,
+                maker.prompt_hash,
+            )
             assert row.estimated_cost_usd == 0.0 and row.provider == "openai"
     print(f"200 jobs, 20 distinct videos: {fake.jobs_created} paid creates ({fake.jobs_created / 200:.2f} per job)")

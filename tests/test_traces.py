@@ -73,10 +73,12 @@ def _complete_and_refresh(job_id: str, seed: int) -> None:
     # writers which are not serialised would overwrite each other's newer state.
     delays = random.Random(seed)
     read_events = reader.user_events
+
     def slow_read(user_id, session=None):
         rows = read_events(user_id, session)
         time.sleep(delays.uniform(0, 0.3))
         return rows
+
     reader.user_events = slow_read
     time.sleep(delays.uniform(0, 0.1))
     leases.claim(job_id, retries=0, lease_s=60)
@@ -87,17 +89,21 @@ def _complete_and_refresh(job_id: str, seed: int) -> None:
 @pytest.mark.parametrize("run", range(3))
 def test_concurrent_completions_for_one_user_keep_every_entry(sqlite_configured, run):
     job_ids = [queued_job("user_0001", utilization=40 + i) for i in range(8)]
-    trace = {"user_id": "user_0001", "engine_field": run,
-             "recommendations": {"recommendations": [{"topic": "credit_utilization", "video_job_id": j}
-                                                     for j in job_ids]}}
+    trace = {
+        "user_id": "user_0001",
+        "engine_field": run,
+        "recommendations": {"recommendations": [{"topic": "credit_utilization", "video_job_id": j} for j in job_ids]},
+    }
     path = trace_path("user_0001", sqlite_configured)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(trace))
     dispose_engines()
 
     context = multiprocessing.get_context("fork")
-    processes = [context.Process(target=_complete_and_refresh, args=(job_id, run * 100 + index))
-                 for index, job_id in enumerate(job_ids)]
+    processes = [
+        context.Process(target=_complete_and_refresh, args=(job_id, run * 100 + index))
+        for index, job_id in enumerate(job_ids)
+    ]
     for process in processes:
         process.start()
     for process in processes:

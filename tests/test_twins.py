@@ -98,8 +98,13 @@ def test_a_twin_whose_server_job_was_forgotten_is_no_maker(remote):
     first, second = twins(2)
     hash_ = load_job(first).prompt_hash
     submission = ledger.record_intent(first, hash_, remote, 1)
-    ledger.confirm(submission, RemoteVideo("video_1", "queued", 0, "m", "8", "1280x720", None, 0, None, None),
-                          by=SubmissionOutcome.CREATED, attempt=1, settings=remote)
+    ledger.confirm(
+        submission,
+        RemoteVideo("video_1", "queued", 0, "m", "8", "1280x720", None, 0, None, None),
+        by=SubmissionOutcome.CREATED,
+        attempt=1,
+        settings=remote,
+    )
     assert ledger.record_intent(second, hash_, remote, 1) == TwinInFlight(first)
     ledger.forget(first, "server restarted", 1)  # it will submit again, or wait itself
     assert not isinstance(ledger.record_intent(second, hash_, remote, 1), TwinInFlight)

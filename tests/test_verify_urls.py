@@ -21,8 +21,12 @@ def test_every_url_answers_until_an_object_is_deleted(sqlite_configured, monkeyp
     monkeypatch.setenv("VIDEO_PUBLIC_BASE_URL", f"http://127.0.0.1:{port}")
     settings = reload_settings()
     [job_id] = render_users(("user_0034",))
-    save_trace({"user_id": "user_0034", "recommendations": {"recommendations": [
-        {"topic": "credit_utilization", "video_job_id": job_id}]}})
+    save_trace(
+        {
+            "user_id": "user_0034",
+            "recommendations": {"recommendations": [{"topic": "credit_utilization", "video_job_id": job_id}]},
+        }
+    )
     trace = json.loads(trace_path("user_0034", settings).read_text())
     assert trace["recommendations"]["recommendations"][0]["video_url"].startswith(f"http://127.0.0.1:{port}/")
     with serving(create_app(settings), port=port):

@@ -56,8 +56,9 @@ def test_worker_process_renders_jobs_from_the_embedded_broker(sqlite_configured,
 
 def test_worker_refuses_an_unmigrated_database(monkeypatch, tmp_path):
     settings = configure(monkeypatch, tmp_path, f"sqlite:///{tmp_path / 'fresh.sqlite'}", migrate=False)
-    worker = WorkerProcess(worker_env(tmp_path, settings, f"sqla+sqlite:///{tmp_path / 'b.sqlite'}"),
-                           tmp_path / "worker.log").start()
+    worker = WorkerProcess(
+        worker_env(tmp_path, settings, f"sqla+sqlite:///{tmp_path / 'b.sqlite'}"), tmp_path / "worker.log"
+    ).start()
     try:
         worker.process.wait(timeout=60)
     finally:
@@ -90,14 +91,17 @@ def test_a_killed_pool_process_is_recorded_and_its_job_restarts_at_once(postgres
     import signal
     import time
 
-    worker = WorkerProcess(worker_env(tmp_path, postgres_configured, redis_broker), tmp_path / "worker.log", concurrency=1)
+    worker = WorkerProcess(
+        worker_env(tmp_path, postgres_configured, redis_broker), tmp_path / "worker.log", concurrency=1
+    )
     with worker:
         deadline = time.monotonic() + 60
         while " ready." not in worker.log_text():
             assert time.monotonic() < deadline, worker.log_text()[-3000:]
             time.sleep(0.1)
-        [job_id] = enqueue_videos("user_0001", "High Utilization", [{"topic": "credit_utilization"}],
-                                  {"credit_max_util_pct": 73.0})
+        [job_id] = enqueue_videos(
+            "user_0001", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 73.0}
+        )
         while load_job(job_id).status != "running":
             assert time.monotonic() < deadline, worker.log_text()[-3000:]
             time.sleep(0.01)
@@ -111,6 +115,8 @@ def test_a_killed_pool_process_is_recorded_and_its_job_restarts_at_once(postgres
     lost = job.events[2]
     assert lost.status == "queued" and lost.error_type == "WorkerLostError"
     restarted = job.events[3].created_at.timestamp() - lost.created_at.timestamp()
-    print(f"a SIGKILLed pool process's job restarted {restarted:.1f} s after the loss was recorded "
-          f"(finished {time.monotonic() - killed_at:.1f} s after the kill)")
+    print(
+        f"a SIGKILLed pool process's job restarted {restarted:.1f} s after the loss was recorded "
+        f"(finished {time.monotonic() - killed_at:.1f} s after the kill)"
+    )
     assert job.retry_count == 1, "the lost attempt counts against the job's retries"

@@ -1,8 +1,8 @@
 """Bring the production topology up as local processes, from the Procfile's own commands.
 
 They run against the machine's real Redis (a database number claimed for the test) and
-PostgreSQL (a database of the test's own); see tests/topology_fixtures.py. Each process runs in its own process group so a test can
-SIGKILL one (and its pool children) the way a crash would.
+PostgreSQL (a database of the test's own); see tests/topology_fixtures.py. Each process runs in its own
+process group so a test can SIGKILL one (and its pool children) the way a crash would.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ class Topology:
 
     def run(self, name: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
         """Run a one-shot process type (release) to completion."""
-        return subprocess.run(self.commands[name], shell=True, env=self.env, cwd=ROOT, capture_output=True,
-                              text=True, timeout=timeout_s)
+        return subprocess.run(
+            self.commands[name], shell=True, env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=timeout_s
+        )
 
     def start(self, name: str, label: str | None = None) -> subprocess.Popen:
         """Start process type `name`; a second one of the same type needs its own `label` (its node
@@ -51,8 +52,16 @@ class Topology:
         label = label or name
         command = self.commands[name].replace(f"--hostname={name}@", f"--hostname={label}@")
         log = (self.log_dir / f"{label}.log").open("ab")
-        process = subprocess.Popen(command, shell=True, env=self.env, cwd=ROOT, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            shell=True,
+            env=self.env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         log.close()
         self.processes[label] = process
         return process

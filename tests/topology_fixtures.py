@@ -42,13 +42,19 @@ def database(postgres_url):
 @pytest.fixture
 def topology(redis_url, database, tmp_path, monkeypatch):
     env = {
-        "DATABASE_URL": database, "CELERY_BROKER_URL": redis_url, "VIDEO_GENERATION_ENABLED": "true",
-        "VIDEO_STORAGE_DIR": str(tmp_path / "videos"), "TRACE_DIR": str(tmp_path / "traces"),
-        "FLOWER_BASIC_AUTH": f"{FLOWER_USER}:{FLOWER_PASSWORD}", "PORT": str(free_port()),
-        "WORKER_CONCURRENCY": "2", "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
+        "DATABASE_URL": database,
+        "CELERY_BROKER_URL": redis_url,
+        "VIDEO_GENERATION_ENABLED": "true",
+        "VIDEO_STORAGE_DIR": str(tmp_path / "videos"),
+        "TRACE_DIR": str(tmp_path / "traces"),
+        "FLOWER_BASIC_AUTH": f"{FLOWER_USER}:{FLOWER_PASSWORD}",
+        "PORT": str(free_port()),
+        "WORKER_CONCURRENCY": "2",
+        "BEAT_SCHEDULE_FILE": str(tmp_path / "beat-schedule"),
         # The production defaults for the time limit (600 s) and the lease (30 s): recovery from a
         # killed worker must not wait for either to be shortened.
-        "VIDEO_RECONCILE_INTERVAL_S": "2", "VIDEO_STUCK_AFTER_S": "4",
+        "VIDEO_RECONCILE_INTERVAL_S": "2",
+        "VIDEO_STUCK_AFTER_S": "4",
         "VIDEO_PROVIDER": "local",
     }
     for key, value in env.items():

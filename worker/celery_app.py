@@ -43,7 +43,9 @@ def celery_config(settings: Settings) -> dict:
     config: dict[str, Any] = {
         "broker_url": settings.celery_broker_url,
         # Set for the embedded broker only (below); None falls back to broker_url and its scheme.
-        "broker_read_url": None, "broker_write_url": None, "broker_transport": None,
+        "broker_read_url": None,
+        "broker_write_url": None,
+        "broker_transport": None,
         "broker_connection_timeout": BROKER_CONNECT_TIMEOUT_S,
         "broker_connection_retry_on_startup": True,
         "task_publish_retry_policy": PUBLISH_RETRY_POLICY,
@@ -60,12 +62,15 @@ def celery_config(settings: Settings) -> dict:
         # Video jobs on Celery's default queue; the reconciler on its own lane (see worker.messages).
         # A worker started without -Q consumes both.
         "task_default_queue": QUEUE_NAME,
-        "task_queues": [Queue(QUEUE_NAME, Exchange(QUEUE_NAME), routing_key=QUEUE_NAME),
-                        Queue(MAINTENANCE_QUEUE, Exchange(MAINTENANCE_QUEUE), routing_key=MAINTENANCE_QUEUE)],
+        "task_queues": [
+            Queue(QUEUE_NAME, Exchange(QUEUE_NAME), routing_key=QUEUE_NAME),
+            Queue(MAINTENANCE_QUEUE, Exchange(MAINTENANCE_QUEUE), routing_key=MAINTENANCE_QUEUE),
+        ],
         "task_routes": {RECONCILE_TASK_NAME: {"queue": MAINTENANCE_QUEUE}},
         "beat_schedule": {
             "reconcile-video-jobs": {
-                "task": RECONCILE_TASK_NAME, "schedule": float(settings.reconcile_interval_s),
+                "task": RECONCILE_TASK_NAME,
+                "schedule": float(settings.reconcile_interval_s),
                 # A pass nobody ran in time is dropped, not stacked up behind the next ones.
                 "options": {"expires": float(settings.reconcile_interval_s)},
             },
@@ -92,8 +97,9 @@ def celery_config(settings: Settings) -> dict:
 
         # The same SQLite file and tables, through a transport with a cheaper publish. Celery lets the
         # CELERY_BROKER_URL variable override `broker_url`, not the read and write URLs it defaults them to.
-        config["broker_read_url"] = config["broker_write_url"] = \
-            settings.celery_broker_url.removeprefix(embedded_broker.URL_PREFIX)
+        config["broker_read_url"] = config["broker_write_url"] = settings.celery_broker_url.removeprefix(
+            embedded_broker.URL_PREFIX
+        )
         config["broker_transport"] = embedded_broker.TRANSPORT
         broker_file = Path(settings.celery_broker_url.removeprefix("sqla+sqlite:///"))
         broker_file.parent.mkdir(parents=True, exist_ok=True)

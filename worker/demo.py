@@ -20,19 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from engine_hooks import enqueue_videos, save_trace, warm_up
 from worker.db.migrate import upgrade_to_head
 from worker.db.models import TERMINAL_STATES, JobStatus
 from worker.db.session import dispose_engines
+from worker.demo_report import print_and_write, result_rows
 from worker.jobs import reader
 from worker.settings import Settings, SettingsError, reload_settings
-from worker.storage.urls import job_urls
-from worker.traces import refresh_trace_file, trace_path
+from worker.traces import refresh_trace_file
 from worker.worker_process import WorkerProcess
 
 #: The five user ids the demo has always shown; those who are not High Utilization in the shipped
@@ -57,14 +55,16 @@ def run_demo(output_dir: Path, *, timeout_s: float, serve_port: int | None = Non
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     settings = _isolated_settings(output_dir.resolve())
     upgrade_to_head(settings.database_url)
-    console.print(f"[bold]SpendSense video demo[/] — provider [cyan]{settings.video_provider}[/], "
-                  f"output in {output_dir}")
+    console.print(
+        f"[bold]SpendSense video demo[/] — provider [cyan]{settings.video_provider}[/], output in {output_dir}"
+    )
     warm_up()  # as the engine does at start-up (README): its first request then finds the connections open
     users = demo_users()
     for user in users:
         if user.replaces:
-            console.print(f"{user.replaces} is not a High Utilization user in SpendSense's data; "
-                          f"showing {user.user_id} instead.")
+            console.print(
+                f"{user.replaces} is not a High Utilization user in SpendSense's data; showing {user.user_id} instead."
+            )
     worker = WorkerProcess(dict(os.environ), output_dir / "worker.log", name="demo")
     with worker:
         jobs = {user.user_id: _engine_run(user) for user in users}
@@ -73,14 +73,16 @@ def run_demo(output_dir: Path, *, timeout_s: float, serve_port: int | None = Non
         settings = _served_settings(serve_port)
     for user_id in jobs:
         refresh_trace_file(user_id, settings)
-    rows = _result_rows(jobs, settings)
-    _print_and_write(console, rows, output_dir)
+    rows = result_rows(jobs, settings)
+    print_and_write(console, rows, output_dir)
     if not finished:
         console.print(f"[red]Not every job finished; see {output_dir / 'worker.log'}[/]")
     ok = finished and all(row["status"] == JobStatus.COMPLETED.value for row in rows)
     if serve_port is None:
-        console.print("Watch them in a browser: [bold]spendsense-video demo --serve[/] renders them again and "
-                      "serves them, with the preview page, on http://127.0.0.1:8000/")
+        console.print(
+            "Watch them in a browser: [bold]spendsense-video demo --serve[/] renders them again and "
+            "serves them, with the preview page, on http://127.0.0.1:8000/"
+        )
         return 0 if ok else 1
     _serve(console, settings, serve_port)
     return 0 if ok else 1
@@ -100,8 +102,10 @@ def _serve(console: Console, settings: Settings, port: int) -> None:
 
     assert settings.video_preview_auth is not None  # _served_settings() always sets VIDEO_PREVIEW_AUTH
     user, password = settings.video_preview_auth.get_secret_value().split(":", 1)
-    console.print(f"Serving on [bold]http://127.0.0.1:{port}/[/] (preview page: user [cyan]{user}[/], password "
-                  f"[cyan]{password}[/]); Ctrl-C stops.")
+    console.print(
+        f"Serving on [bold]http://127.0.0.1:{port}/[/] (preview page: user [cyan]{user}[/], password "
+        f"[cyan]{password}[/]); Ctrl-C stops."
+    )
     uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -128,8 +132,9 @@ def demo_users(count: int = len(SEED_USER_IDS)) -> list[DemoUser]:
 
 def sample_engine_output(user: DemoUser) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     """What `generate_recommendations` produces for a High Utilization user (the real shapes)."""
-    disclaimer = ("This is educational content, not financial advice. "
-                  "Consult a licensed advisor for personalized guidance.")
+    disclaimer = (
+        "This is educational content, not financial advice. Consult a licensed advisor for personalized guidance."
+    )
     utilization_pct = user.context["signals"]["credit_max_util_pct"]
     recommendations = [
         {
@@ -138,7 +143,7 @@ def sample_engine_output(user: DemoUser) -> tuple[str, list[dict[str, Any]], dic
             "category": "credit_basics",
             "topic": "credit_utilization",
             "rationale": f"Your credit card is at {utilization_pct:.0f}% utilization. "
-                         "Reducing below 30% could improve your credit score.",
+            "Reducing below 30% could improve your credit score.",
             "disclaimer": disclaimer,
         },
         {
@@ -161,8 +166,11 @@ def _engine_run(user: DemoUser) -> list[str]:
         "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "phase": "recommendations",
         "persona_assignment": {"persona": persona},
-        "recommendations": {"persona": persona, "total_recommendations": len(recommendations),
-                            "recommendations": recommendations},
+        "recommendations": {
+            "persona": persona,
+            "total_recommendations": len(recommendations),
+            "recommendations": recommendations,
+        },
     }
     save_trace(trace)
     return [rec["video_job_id"] for rec in recommendations if rec.get("video_job_id")]
@@ -170,8 +178,13 @@ def _engine_run(user: DemoUser) -> list[str]:
 
 def _wait_with_progress(console: Console, job_ids: list[str], worker: WorkerProcess, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TextColumn("{task.fields[states]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("{task.fields[states]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         bar = progress.add_task("Rendering videos", total=len(job_ids), states="")
         while True:
@@ -189,70 +202,6 @@ def _wait_with_progress(console: Console, job_ids: list[str], worker: WorkerProc
             time.sleep(POLL_INTERVAL_S)
 
 
-def _result_rows(jobs: dict[str, list[str]], settings: Settings) -> list[dict[str, Any]]:
-    rows = []
-    for user_id, job_ids in jobs.items():
-        for job in reader.jobs_by_id(job_ids).values():
-            urls = job_urls(job)
-            figures = (job.input or {}).get("figures") or {}
-            card = figures.get("card") or {}
-            rows.append({
-                "user_id": user_id,
-                "job_id": job.id,
-                "utilization_pct": figures.get("start_utilization_pct"),
-                "card_mask": card.get("mask"),
-                "video_url": urls.video_url,
-                "poster_url": urls.poster_url,
-                "duration_seconds": job.duration_seconds,
-                "resolution": job.resolution,
-                "generation_time_seconds": job.generation_time_seconds,
-                "status": job.status,
-                "provider": job.provider,
-                "error": job.error_message,
-                "trace_file": str(trace_path(user_id, settings)),
-            })
-    return rows
-
-
-def _print_and_write(console: Console, rows: list[dict[str, Any]], output_dir: Path) -> None:
-    """A table that fits the terminal (file names only); results.md has the full URLs."""
-    table = Table(title="Demo results", box=box.SIMPLE_HEAD)
-    for header in ("user", "util.", "card", "status", "render", "video", "poster"):
-        table.add_column(header, no_wrap=header not in ("video", "poster"))
-    for row in rows:
-        table.add_row(row["user_id"], _percent(row["utilization_pct"]), row["card_mask"] or "-", row["status"],
-                      _seconds(row["generation_time_seconds"]), _short_name(row["video_url"]) or row["error"] or "-",
-                      _short_name(row["poster_url"]) or "-")
-    console.print(table)
-    headers = ("user", "utilization", "card", "video URL", "poster URL", "duration", "resolution",
-               "generation time", "status")
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    for row in rows:
-        cells = (row["user_id"], _percent(row["utilization_pct"]), row["card_mask"] or "-",
-                 row["video_url"] or row["error"] or "-", row["poster_url"] or "-", _seconds(row["duration_seconds"]),
-                 row["resolution"] or "-", _seconds(row["generation_time_seconds"]), row["status"])
-        lines.append("| " + " | ".join(cells) + " |")
-    (output_dir / "results.md").write_text("\n".join(lines) + "\n")
-    (output_dir / "results.json").write_text(json.dumps(rows, indent=2) + "\n")
-    console.print(f"Full URLs: {output_dir / 'results.md'} and results.json; traces in {output_dir / 'traces'}")
-
-
-def _percent(value: float | None) -> str:
-    return f"{value:.1f}%" if value is not None else "-"
-
-
-def _seconds(value: float | None) -> str:
-    return f"{value:.2f} s" if value else "-"
-
-
-def _short_name(url: str | None) -> str | None:
-    """`5e8e1d….mp4` for a content-addressed file: enough to tell the files apart on screen."""
-    if not url:
-        return None
-    stem, dot, extension = url.rsplit("/", 1)[-1].partition(".")
-    return f"{stem[:6]}…{dot}{extension}" if len(stem) > 7 else f"{stem}{dot}{extension}"
-
-
 def _isolated_settings(output_dir: Path) -> Settings:
     """Point this process (and the worker it starts) at a fresh demo directory.
 
@@ -264,13 +213,15 @@ def _isolated_settings(output_dir: Path) -> Settings:
     shutil.rmtree(output_dir, ignore_errors=True)
     output_dir.mkdir(parents=True)
     (output_dir / DEMO_MARKER).write_text("written by spendsense-video demo; this directory is wiped on each run\n")
-    os.environ.update({
-        "DATABASE_URL": f"sqlite:///{output_dir / 'video_jobs.sqlite'}",
-        "CELERY_BROKER_URL": f"sqla+sqlite:///{output_dir / 'broker.sqlite'}",
-        "VIDEO_STORAGE_DIR": str(output_dir / "videos"),
-        "TRACE_DIR": str(output_dir / "traces"),
-        "VIDEO_GENERATION_ENABLED": "true",
-    })
+    os.environ.update(
+        {
+            "DATABASE_URL": f"sqlite:///{output_dir / 'video_jobs.sqlite'}",
+            "CELERY_BROKER_URL": f"sqla+sqlite:///{output_dir / 'broker.sqlite'}",
+            "VIDEO_STORAGE_DIR": str(output_dir / "videos"),
+            "TRACE_DIR": str(output_dir / "traces"),
+            "VIDEO_GENERATION_ENABLED": "true",
+        }
+    )
     for name in ("VIDEO_PUBLIC_BASE_URL", "VIDEO_STORAGE_URL"):  # the demo stays on local files
         os.environ.pop(name, None)
     dispose_engines()

@@ -35,7 +35,9 @@ class Channel(kombu_sqlalchemy.Channel):
                 return super()._put(queue, message, **kwargs)
             self._queue_ids[queue] = queue_id
         with self.session.get_bind().begin() as connection:
-            connection.execute(self.message_cls.__table__.insert(), {"queue_id": queue_id, "payload": json.dumps(message)})
+            connection.execute(
+                self.message_cls.__table__.insert(), {"queue_id": queue_id, "payload": json.dumps(message)}
+            )
 
 
 class Transport(kombu_sqlalchemy.Transport):

@@ -17,11 +17,17 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.db.models import POSTER_TIER, VideoJob, utcnow
-from worker.errors import (FallbackKind, FallbackNeeded, InvalidVideoInput, NoVideoAvailable, StorageUnavailable,
-                           TransientVideoError)
+from worker.errors import (
+    FallbackKind,
+    FallbackNeeded,
+    InvalidVideoInput,
+    NoVideoAvailable,
+    StorageUnavailable,
+    TransientVideoError,
+)
 from worker.jobs import recorder
 from worker.jobs.leases import ClaimedJob
-from worker.jobs.recorder import Outcome
+from worker.jobs.outcome import Outcome
 from worker.jobs.reuse import reused_outcome
 from worker.prompts import UtilizationFigures, disclaimer_for_screen, find_template
 from worker.prompts.captions import description, webvtt
@@ -125,26 +131,51 @@ def _finish(produced: ProducedVideo, request: VideoRequest, settings: Settings, 
         if produced.video_path is None:
             assert produced.poster_path is not None  # a tier without a video (the poster tier) makes a poster
             poster_key = store_file(produced.poster_path, store)
-            return Outcome(produced.provider, produced.renderer_version, None, _stable_url(store, poster_key),
-                           None, None, None, None, None, None, None, round(time.monotonic() - started, 3),
-                           description=description(board), poster_key=poster_key)
+            return Outcome(
+                produced.provider,
+                produced.renderer_version,
+                None,
+                _stable_url(store, poster_key),
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                round(time.monotonic() - started, 3),
+                description=description(board),
+                poster_key=poster_key,
+            )
         probe = check_deliverable(probe_video(produced.video_path))
         workdir = produced.video_path.parent
         captions = workdir / "captions.vtt"
         captions.write_text(webvtt(board), encoding="utf-8")
-        keys = [store_file(path, store) for path in
-                (produced.video_path, produced.poster_path or draw_poster(request, workdir), captions)]
+        keys = [
+            store_file(path, store)
+            for path in (produced.video_path, produced.poster_path or draw_poster(request, workdir), captions)
+        ]
     except OSError as exc:
         raise StorageUnavailable(f"storage error: {exc.strerror or exc}") from exc
     video_key, poster_key, captions_key = keys
     return Outcome(
-        provider=produced.provider, renderer_version=produced.renderer_version,
-        video_url=_stable_url(store, video_key), poster_url=_stable_url(store, poster_key),
-        video_sha256=key_sha256(video_key), file_size_bytes=probe.file_size_bytes,
-        duration_seconds=probe.duration_seconds, width=probe.width, height=probe.height, fps=probe.fps,
-        codec=probe.codec, generation_time_seconds=round(time.monotonic() - started, 3),
-        captions_url=_stable_url(store, captions_key), description=description(board),
-        video_key=video_key, poster_key=poster_key, captions_key=captions_key,
+        provider=produced.provider,
+        renderer_version=produced.renderer_version,
+        video_url=_stable_url(store, video_key),
+        poster_url=_stable_url(store, poster_key),
+        video_sha256=key_sha256(video_key),
+        file_size_bytes=probe.file_size_bytes,
+        duration_seconds=probe.duration_seconds,
+        width=probe.width,
+        height=probe.height,
+        fps=probe.fps,
+        codec=probe.codec,
+        generation_time_seconds=round(time.monotonic() - started, 3),
+        captions_url=_stable_url(store, captions_key),
+        description=description(board),
+        video_key=video_key,
+        poster_key=poster_key,
+        captions_key=captions_key,
     )
 
 
@@ -156,6 +187,5 @@ def _stable_url(store: ObjectStore, key: str) -> str | None:
 
 def _fall_back(job: ClaimedJob, tier: str, reason: str, kind: FallbackKind) -> ClaimedJob:
     log.warning("job %s falls back to %s (%s): %s", job.id, tier, kind, reason)
-    recorder.guarded(recorder.record_fallback, job.id, tier=tier, reason=reason, kind=kind.value,
-                     attempt=job.attempt)
+    recorder.guarded(recorder.record_fallback, job.id, tier=tier, reason=reason, kind=kind.value, attempt=job.attempt)
     return dataclasses.replace(job, fallback_tier=tier)

@@ -14,9 +14,16 @@ import sys
 
 #: Route prefixes that change state; everything else only reads.
 WRITE_ROUTES = (
-    "/api/worker/shutdown/", "/api/worker/pool/", "/api/worker/queue/",
-    "/api/task/apply/", "/api/task/async-apply/", "/api/task/send-task/", "/api/task/abort/",
-    "/api/task/timeout/", "/api/task/rate-limit/", "/api/task/revoke/",
+    "/api/worker/shutdown/",
+    "/api/worker/pool/",
+    "/api/worker/queue/",
+    "/api/task/apply/",
+    "/api/task/async-apply/",
+    "/api/task/send-task/",
+    "/api/task/abort/",
+    "/api/task/timeout/",
+    "/api/task/rate-limit/",
+    "/api/task/revoke/",
 )
 
 
@@ -32,8 +39,11 @@ def make_read_only() -> int:
 def require_credentials() -> None:
     """Refuse to serve Flower without basic auth (or OAuth) configured in the environment."""
     if not (os.environ.get("FLOWER_BASIC_AUTH") or os.environ.get("FLOWER_AUTH")):
-        print("flower: set FLOWER_BASIC_AUTH=user:password (or FLOWER_AUTH for OAuth); "
-              "refusing to serve the task list without authentication", file=sys.stderr)
+        print(
+            "flower: set FLOWER_BASIC_AUTH=user:password (or FLOWER_AUTH for OAuth); "
+            "refusing to serve the task list without authentication",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
 
 

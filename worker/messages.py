@@ -102,8 +102,12 @@ def _eta(message: dict) -> float:
 def _sqlalchemy_payloads(channel, page_size: int) -> Iterator[str]:
     messages, queues = channel.message_cls, channel.queue_cls
     session = channel.session
-    query = (session.query(messages.id, messages.payload).join(queues, messages.queue_id == queues.id)
-             .filter(queues.name == QUEUE_NAME, messages.visible.is_(True)).order_by(messages.id))
+    query = (
+        session.query(messages.id, messages.payload)
+        .join(queues, messages.queue_id == queues.id)
+        .filter(queues.name == QUEUE_NAME, messages.visible.is_(True))
+        .order_by(messages.id)
+    )
     last_id = 0
     try:
         while page := query.filter(messages.id > last_id).limit(page_size).all():

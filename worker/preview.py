@@ -44,8 +44,8 @@ def storyboard_from_contexts(user_id: str, contexts_file: Path) -> Storyboard:
 
 def storyboard_from_database(user_id: str) -> Storyboard:
     from worker.db.migrate import ensure_schema_current
-    from worker.ops.operations import list_jobs
     from worker.fallback_chain import build_request
+    from worker.ops.operations import list_jobs
 
     ensure_schema_current()
     jobs = list_jobs(user_id, limit=1)
@@ -67,8 +67,9 @@ def contact_sheet(board: Storyboard) -> Image.Image:
         x, y = 24 + (index % COLUMNS) * cell_w, 64 + (index // COLUMNS) * cell_h
         sprite(label, LABEL_PX).paste(sheet, (x, y), _LABEL_INK)
         sheet.paste(frame.resize(TILE, Image.Resampling.LANCZOS), (x, y + LABEL_PX + 8))
-        ImageDraw.Draw(sheet).rectangle((x - 1, y + LABEL_PX + 7, x + TILE[0], y + LABEL_PX + 8 + TILE[1]),
-                                        outline=(180, 192, 208))
+        ImageDraw.Draw(sheet).rectangle(
+            (x - 1, y + LABEL_PX + 7, x + TILE[0], y + LABEL_PX + 8 + TILE[1]), outline=(180, 192, 208)
+        )
     return sheet
 
 

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from worker.setting_errors import describe, masked_url
+from worker.settings_remote import RemoteProviderSettings
 
 #: Where the embedded default keeps its SQLite files when nothing else is configured.
 DEFAULT_DATA_DIR = Path("data")
@@ -34,156 +35,140 @@ class SettingsError(RuntimeError):
     """Configuration is missing or invalid; the message says which variable to fix."""
 
 
-class Settings(BaseSettings):
+class Settings(RemoteProviderSettings):
     """Typed view of the environment. Field docs double as the README's table."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
     database_url: str = Field(
-        default="", validation_alias=AliasChoices("DATABASE_URL"),
+        default="",
+        validation_alias=AliasChoices("DATABASE_URL"),
         description="SQLAlchemy URL of the video_jobs database (default: SQLite file data/video_jobs.sqlite).",
     )
     celery_broker_url: str = Field(
-        default="", validation_alias=AliasChoices("CELERY_BROKER_URL"),
+        default="",
+        validation_alias=AliasChoices("CELERY_BROKER_URL"),
         description="Broker URL (default: embedded SQLite broker data/broker.sqlite; redis://... for production).",
     )
     video_generation_enabled: bool = Field(
-        default=False, validation_alias=AliasChoices("VIDEO_GENERATION_ENABLED", "SORA_ENABLED"),
+        default=False,
+        validation_alias=AliasChoices("VIDEO_GENERATION_ENABLED", "SORA_ENABLED"),
         description="Feature flag: false makes the engine hooks a no-op (SORA_ENABLED is honoured too).",
     )
     video_provider: ProviderName = Field(
-        default="local", validation_alias=AliasChoices("VIDEO_PROVIDER"),
+        default="local",
+        validation_alias=AliasChoices("VIDEO_PROVIDER"),
         description="Which provider makes videos: `local` (embedded renderer) or `openai` (a Videos API server).",
     )
     video_storage_dir: Path = Field(
-        default=DEFAULT_DATA_DIR / "videos", validation_alias=AliasChoices("VIDEO_STORAGE_DIR"),
+        default=DEFAULT_DATA_DIR / "videos",
+        validation_alias=AliasChoices("VIDEO_STORAGE_DIR"),
         description="Directory where finished videos and posters are stored, content-addressed.",
     )
     video_storage_url: str = Field(
-        default="", validation_alias=AliasChoices("VIDEO_STORAGE_URL"),
+        default="",
+        validation_alias=AliasChoices("VIDEO_STORAGE_URL"),
         description="Object store for finished files: empty keeps them in VIDEO_STORAGE_DIR; s3://bucket/prefix "
-                    "uses any S3-compatible store (credentials and AWS_ENDPOINT_URL from the AWS variables).",
+        "uses any S3-compatible store (credentials and AWS_ENDPOINT_URL from the AWS variables).",
     )
     video_public_base_url: str = Field(
-        default="", validation_alias=AliasChoices("VIDEO_PUBLIC_BASE_URL"),
+        default="",
+        validation_alias=AliasChoices("VIDEO_PUBLIC_BASE_URL"),
         description="URL prefix that serves stored objects by key (a CDN, a bucket website, or "
-                    "`spendsense-video serve`); empty gives presigned URLs on S3 and file:// URLs otherwise.",
+        "`spendsense-video serve`); empty gives presigned URLs on S3 and file:// URLs otherwise.",
     )
     video_s3_presign_endpoint_url: str = Field(
-        default="", validation_alias=AliasChoices("VIDEO_S3_PRESIGN_ENDPOINT_URL"),
+        default="",
+        validation_alias=AliasChoices("VIDEO_S3_PRESIGN_ENDPOINT_URL"),
         description="The object store's address as viewers reach it, when workers use an internal one "
-                    "(AWS_ENDPOINT_URL=http://minio:9000); presigned URLs are signed for this host.",
+        "(AWS_ENDPOINT_URL=http://minio:9000); presigned URLs are signed for this host.",
     )
     video_url_ttl_s: int = Field(
-        default=604_800, ge=1, le=604_800, validation_alias=AliasChoices("VIDEO_URL_TTL_S"),
+        default=604_800,
+        ge=1,
+        le=604_800,
+        validation_alias=AliasChoices("VIDEO_URL_TTL_S"),
         description="How long a presigned URL works (at most 7 days, S3's own limit).",
     )
     video_cors_origins: str = Field(
-        default="", validation_alias=AliasChoices("VIDEO_CORS_ORIGINS"),
+        default="",
+        validation_alias=AliasChoices("VIDEO_CORS_ORIGINS"),
         description="Comma-separated origins `serve` allows to fetch videos from a page (CORS).",
     )
     video_preview_auth: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("VIDEO_PREVIEW_AUTH"),
+        default=None,
+        validation_alias=AliasChoices("VIDEO_PREVIEW_AUTH"),
         description="user:password for the preview page of `serve`; without it the page refuses everyone.",
     )
     trace_dir: Path = Field(
-        default=Path("docs/traces"), validation_alias=AliasChoices("TRACE_DIR"),
+        default=Path("docs/traces"),
+        validation_alias=AliasChoices("TRACE_DIR"),
         description="Directory of the engine's per-user trace JSON files, updated when jobs finish.",
     )
     hook_budget_ms: float = Field(
-        default=50.0, gt=0, le=10_000, validation_alias=AliasChoices("VIDEO_HOOK_BUDGET_MS"),
+        default=50.0,
+        gt=0,
+        le=10_000,
+        validation_alias=AliasChoices("VIDEO_HOOK_BUDGET_MS"),
         description="Longest the engine's hooks wait on the database, the broker or a trace lock per call.",
     )
     hook_backoff_s: float = Field(
-        default=30.0, ge=0, validation_alias=AliasChoices("VIDEO_HOOK_BACKOFF_S"),
+        default=30.0,
+        ge=0,
+        validation_alias=AliasChoices("VIDEO_HOOK_BACKOFF_S"),
         description="After a failure or an overrun, the hooks skip that service for this long (per engine process).",
     )
     broker_connect_timeout_s: float = Field(
-        default=30.0, gt=0, validation_alias=AliasChoices("VIDEO_BROKER_CONNECT_TIMEOUT_S"),
+        default=30.0,
+        gt=0,
+        validation_alias=AliasChoices("VIDEO_BROKER_CONNECT_TIMEOUT_S"),
         description="A worker that cannot reach the broker for this long at start-up stops (unless --wait-for-broker).",
     )
     task_time_limit_s: int = Field(
-        default=600, ge=10, validation_alias=AliasChoices("VIDEO_TASK_TIME_LIMIT_S"),
+        default=600,
+        ge=10,
+        validation_alias=AliasChoices("VIDEO_TASK_TIME_LIMIT_S"),
         description="Hard limit for one run of generate_video (a soft limit fires shortly before).",
     )
     lease_s: int = Field(
-        default=30, ge=3, validation_alias=AliasChoices("VIDEO_LEASE_S"),
+        default=30,
+        ge=3,
+        validation_alias=AliasChoices("VIDEO_LEASE_S"),
         description="How long a worker's claim on a job lasts unless renewed; a live worker renews it every "
-                    "third of that, so a dead worker's jobs are free again within this long.",
+        "third of that, so a dead worker's jobs are free again within this long.",
     )
     # -- the reconciler (run by beat) ------------------------------------------------------------
     reconcile_interval_s: int = Field(
-        default=60, ge=1, validation_alias=AliasChoices("VIDEO_RECONCILE_INTERVAL_S"),
+        default=60,
+        ge=1,
+        validation_alias=AliasChoices("VIDEO_RECONCILE_INTERVAL_S"),
         description="How often beat runs the reconciler.",
     )
     stuck_after_s: int = Field(
-        default=300, ge=1, validation_alias=AliasChoices("VIDEO_STUCK_AFTER_S"),
+        default=300,
+        ge=1,
+        validation_alias=AliasChoices("VIDEO_STUCK_AFTER_S"),
         description="A queued job untouched this long (beyond what the broker queue still holds) gets its "
-                    "message re-sent; a running job, as soon as its lease has ended.",
+        "message re-sent; a running job, as soon as its lease has ended.",
     )
     max_enqueues: int = Field(
-        default=6, ge=1, validation_alias=AliasChoices("VIDEO_MAX_ENQUEUES"),
+        default=6,
+        ge=1,
+        validation_alias=AliasChoices("VIDEO_MAX_ENQUEUES"),
         description="Messages sent for one job (first one included) before a job that keeps losing them fails.",
     )
     degraded_retry_after_s: int = Field(
-        default=1800, ge=1, validation_alias=AliasChoices("VIDEO_DEGRADED_RETRY_AFTER_S"),
+        default=1800,
+        ge=1,
+        validation_alias=AliasChoices("VIDEO_DEGRADED_RETRY_AFTER_S"),
         description="A job that ended with only a poster (degraded) is taken back up this long after it "
-                    "finished, twice as long after each further try.",
+        "finished, twice as long after each further try.",
     )
     degraded_retries: int = Field(
-        default=3, ge=0, validation_alias=AliasChoices("VIDEO_DEGRADED_RETRIES"),
+        default=3,
+        ge=0,
+        validation_alias=AliasChoices("VIDEO_DEGRADED_RETRIES"),
         description="How many times the reconciler takes a degraded job back up (0: only by `retry`).",
-    )
-    # -- remote provider (VIDEO_PROVIDER=openai): an OpenAI-compatible Videos API -----------------
-    video_api_base_url: str = Field(
-        default="", validation_alias=AliasChoices("VIDEO_API_BASE_URL"),
-        description="Base URL of the OpenAI-compatible server, e.g. https://litellm.internal/v1.",
-    )
-    video_api_key: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("VIDEO_API_KEY", "SORA_API_KEY", "OPENAI_API_KEY"),
-        description="API key (falls back to SORA_API_KEY, then OPENAI_API_KEY). Never logged or stored.",
-    )
-    video_model: str = Field(
-        default="", validation_alias=AliasChoices("VIDEO_MODEL"),
-        description="Model name the server knows, e.g. veo-3, wan-2.2.",
-    )
-    video_size: str = Field(
-        default="1280x720", pattern=r"^\d{3,4}x\d{3,4}$", validation_alias=AliasChoices("VIDEO_SIZE"),
-        description="Requested WIDTHxHEIGHT; must be at least 1280x720.",
-    )
-    video_seconds: int = Field(
-        default=8, ge=5, le=10, validation_alias=AliasChoices("VIDEO_SECONDS"),
-        description="Requested clip length in seconds (5-10).",
-    )
-    video_api_timeout_s: float = Field(
-        default=30.0, gt=0, validation_alias=AliasChoices("VIDEO_API_TIMEOUT_S"),
-        description="Timeout of one HTTP request to the video server.",
-    )
-    video_poll_deadline_s: int = Field(
-        default=1800, ge=10, validation_alias=AliasChoices("VIDEO_POLL_DEADLINE_S"),
-        description="A remote job not finished this long after submission goes to the fallback.",
-    )
-    video_breaker_cooldown_s: int = Field(
-        default=900, ge=1, validation_alias=AliasChoices("VIDEO_BREAKER_COOLDOWN_S"),
-        description="How long jobs skip a removed model/endpoint before trying it again.",
-    )
-    video_prompt_account_details: bool = Field(
-        default=False, validation_alias=AliasChoices("VIDEO_PROMPT_ACCOUNT_DETAILS"),
-        description="Send the card's mask and amounts to the remote provider in the prompt (off: rounded "
-                    "percentages only). The local renderer always draws them; it runs here.",
-    )
-    video_cost_per_second_usd: float | None = Field(
-        default=None, ge=0, validation_alias=AliasChoices("VIDEO_COST_PER_SECOND_USD"),
-        description="Price per generated second, for the cost estimate and the budget caps; unset records "
-                    "cost as unknown.",
-    )
-    video_budget_usd_per_day: float | None = Field(
-        default=None, gt=0, validation_alias=AliasChoices("VIDEO_BUDGET_USD_PER_DAY"),
-        description="Most spent on remote videos per UTC day; a job that would go over is rendered locally.",
-    )
-    video_budget_usd_per_month: float | None = Field(
-        default=None, gt=0, validation_alias=AliasChoices("VIDEO_BUDGET_USD_PER_MONTH"),
-        description="Most spent on remote videos per UTC calendar month, likewise.",
     )
 
     @field_validator("video_provider", mode="before")
@@ -228,29 +213,21 @@ class Settings(BaseSettings):
             raise ValueError(f"DATABASE_URL is not a SQLAlchemy URL: {exc}") from None
         scheme = self.celery_broker_url.split("://", 1)[0]
         if scheme not in KNOWN_BROKER_SCHEMES:
-            raise ValueError(f"CELERY_BROKER_URL={masked_url(self.celery_broker_url)!r} has the scheme {scheme!r}: "
-                             f"use one of {', '.join(KNOWN_BROKER_SCHEMES)}")
+            raise ValueError(
+                f"CELERY_BROKER_URL={masked_url(self.celery_broker_url)!r} has the scheme {scheme!r}: "
+                f"use one of {', '.join(KNOWN_BROKER_SCHEMES)}"
+            )
         if self.uses_remote_provider:
-            self._check_remote()
+            self.check_remote()
+            if self.video_api_timeout_s * 3 >= self.task_time_limit_s:
+                raise ValueError("VIDEO_API_TIMEOUT_S must be under a third of VIDEO_TASK_TIME_LIMIT_S")
         capped = self.video_budget_usd_per_day or self.video_budget_usd_per_month
         if capped and self.video_cost_per_second_usd is None:
-            raise ValueError("a VIDEO_BUDGET_USD_PER_* cap needs VIDEO_COST_PER_SECOND_USD: without a price "
-                             "the spend cannot be measured, so the cap could not hold")
+            raise ValueError(
+                "a VIDEO_BUDGET_USD_PER_* cap needs VIDEO_COST_PER_SECOND_USD: without a price "
+                "the spend cannot be measured, so the cap could not hold"
+            )
         return self
-
-    def _check_remote(self) -> None:
-        missing = [name for name, value in (("VIDEO_API_BASE_URL", self.video_api_base_url),
-                                            ("VIDEO_API_KEY", self.video_api_key), ("VIDEO_MODEL", self.video_model))
-                   if not value]
-        if missing:
-            raise ValueError(f"VIDEO_PROVIDER=openai needs {', '.join(missing)}")
-        if not self.video_api_base_url.startswith(("http://", "https://")):
-            raise ValueError("VIDEO_API_BASE_URL must start with http:// or https://")
-        width, height = (int(part) for part in self.video_size.split("x"))
-        if width < 1280 or height < 720:
-            raise ValueError(f"VIDEO_SIZE {self.video_size} is under 1280x720")
-        if self.video_api_timeout_s * 3 >= self.task_time_limit_s:
-            raise ValueError("VIDEO_API_TIMEOUT_S must be under a third of VIDEO_TASK_TIME_LIMIT_S")
 
     @property
     def uses_remote_provider(self) -> bool:

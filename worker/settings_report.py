@@ -17,12 +17,20 @@ def resolved(settings: Settings) -> list[tuple[str, str]]:
     return [
         ("database", f"DATABASE_URL={located(settings.database_url)}"),
         ("broker", f"CELERY_BROKER_URL={masked_url(settings.celery_broker_url)}"),
-        ("storage", f"VIDEO_STORAGE_URL={settings.video_storage_url}" if settings.video_storage_url
-         else f"VIDEO_STORAGE_DIR={settings.video_storage_dir}"),
+        (
+            "storage",
+            f"VIDEO_STORAGE_URL={settings.video_storage_url}"
+            if settings.video_storage_url
+            else f"VIDEO_STORAGE_DIR={settings.video_storage_dir}",
+        ),
         ("traces", f"TRACE_DIR={settings.trace_dir}"),
         ("provider", _provider(settings)),
-        ("hooks", "on" if settings.video_generation_enabled
-         else "off (VIDEO_GENERATION_ENABLED is not true: the engine's hooks do nothing)"),
+        (
+            "hooks",
+            "on"
+            if settings.video_generation_enabled
+            else "off (VIDEO_GENERATION_ENABLED is not true: the engine's hooks do nothing)",
+        ),
     ]
 
 
@@ -32,8 +40,10 @@ def render(settings: Settings) -> str:
 
 def _provider(settings: Settings) -> str:
     if settings.uses_remote_provider:
-        return (f"{settings.video_provider}: {settings.video_model} at {masked_url(settings.video_api_base_url)}, "
-                "falling back to local, then a poster")
+        return (
+            f"{settings.video_provider}: {settings.video_model} at {masked_url(settings.video_api_base_url)}, "
+            "falling back to local, then a poster"
+        )
     if settings.video_provider == "local":
         return "local (embedded renderer), falling back to a poster"
     return settings.video_provider

@@ -20,9 +20,11 @@ from worker.settings import Settings, SettingsError, get_settings
 log = logging.getLogger(__name__)
 
 WAIT_FOR_BROKER_OPTION = click.Option(
-    ["--wait-for-broker"], is_flag=True, default=False,
+    ["--wait-for-broker"],
+    is_flag=True,
+    default=False,
     help="[spendsense-video] keep retrying an unreachable broker instead of stopping after "
-         "VIDEO_BROKER_CONNECT_TIMEOUT_S",
+    "VIDEO_BROKER_CONNECT_TIMEOUT_S",
 )
 
 
@@ -72,12 +74,15 @@ def _check_broker(app: Celery | None, settings: Settings) -> None:
     timeout_s = settings.broker_connect_timeout_s
     try:
         with app.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=None, interval_start=0.5, interval_step=1, interval_max=5,
-                                         timeout=timeout_s)
+            connection.ensure_connection(
+                max_retries=None, interval_start=0.5, interval_step=1, interval_max=5, timeout=timeout_s
+            )
     except Exception as exc:  # kombu's OperationalError, or the driver's own
-        refuse(f"the broker at CELERY_BROKER_URL={masked_url(settings.celery_broker_url)} did not answer within "
-               f"{timeout_s:g} s (VIDEO_BROKER_CONNECT_TIMEOUT_S): {_first_line(exc)}. Check its host and port and "
-               "that it runs, or start with --wait-for-broker to wait for it")
+        refuse(
+            f"the broker at CELERY_BROKER_URL={masked_url(settings.celery_broker_url)} did not answer within "
+            f"{timeout_s:g} s (VIDEO_BROKER_CONNECT_TIMEOUT_S): {_first_line(exc)}. Check its host and port and "
+            "that it runs, or start with --wait-for-broker to wait for it"
+        )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -89,5 +94,7 @@ def _show_resolved_settings(**_kwargs) -> None:
     """Above Celery's banner: where this worker reads and writes, as the engine's must match."""
     from worker import settings_report
 
-    print(f"spendsense-video worker settings (the engine's must match):\n{settings_report.render(get_settings())}",
-          flush=True)
+    print(
+        f"spendsense-video worker settings (the engine's must match):\n{settings_report.render(get_settings())}",
+        flush=True,
+    )

@@ -20,10 +20,10 @@ from celery.utils.time import get_exponential_backoff_interval
 from sqlalchemy.exc import SQLAlchemyError
 
 from worker.errors import NoVideoAvailable, StorageUnavailable, TransientVideoError
+from worker.fallback_chain import Pending, advance
 from worker.jobs import leases, recorder
 from worker.jobs.heartbeat import Heartbeat
 from worker.messages import RECONCILE_TASK_NAME
-from worker.fallback_chain import Pending, advance
 from worker.settings import get_settings
 from worker.traces import refresh_trace_file
 
@@ -85,8 +85,12 @@ def generate_video(self, job_id: str) -> str:
     """Move job `job_id` one step; the id is the only argument, by design."""
     settings = get_settings()
     try:
-        job = leases.claim(job_id, retries=self.request.retries, lease_s=settings.lease_s,
-                             poll_lease_s=min(poll_lease_s(settings), settings.lease_s))
+        job = leases.claim(
+            job_id,
+            retries=self.request.retries,
+            lease_s=settings.lease_s,
+            poll_lease_s=min(poll_lease_s(settings), settings.lease_s),
+        )
     except SQLAlchemyError as exc:
         raise TransientVideoError(f"job database unavailable: {type(exc).__name__}") from exc
     if isinstance(job, leases.LeaseHeld):
@@ -190,8 +194,8 @@ def _refresh_trace(user_id: str, job_id: str) -> None:
 @shared_task(name=RECONCILE_TASK_NAME, ignore_result=True)
 def reconcile_video_jobs() -> str:
     """Beat's periodic pass: re-send lost messages, catch up lagging traces (see worker.ops.reconcile)."""
-    from worker.ops.reconcile import reconcile
     from worker.messages import job_ids_with_messages, publish_job
+    from worker.ops.reconcile import reconcile
 
     settings = get_settings()
     report = reconcile(settings, publish_job, lambda: job_ids_with_messages(settings.stuck_after_s))

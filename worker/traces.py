@@ -24,10 +24,9 @@ from worker.trace_files import recommendations_of, trace_file, trace_write_lock,
 log = logging.getLogger(__name__)
 
 
-
-
-def apply_video_fields(trace: dict[str, Any],
-                       known: list[tuple[VideoJobEvent, VideoJob]] | None = None) -> dict[str, Any]:
+def apply_video_fields(
+    trace: dict[str, Any], known: list[tuple[VideoJobEvent, VideoJob]] | None = None
+) -> dict[str, Any]:
     """Fill video fields and the generation log of `trace` in place, and return it.
 
     One query reads the user's events with their jobs; a recommendation naming a job of
@@ -128,7 +127,9 @@ def log_entry(event: VideoJobEvent, job: VideoJob, urls: JobUrls | None = None) 
         "retry_count": max(event.attempt - 1, 0),
         "error": f"{event.error_type}: {event.error_message}" if event.error_type else detail.get("reason"),
         "fallback_used": job.fallback_used if completed or event.event == "fallback" else False,
-        "fallback_tier": detail.get("tier") if event.event == "fallback" else (job.fallback_tier if completed else None),
+        "fallback_tier": detail.get("tier")
+        if event.event == "fallback"
+        else (job.fallback_tier if completed else None),
         "fallback_kind": detail.get("kind") if event.event == "fallback" else None,
     }
 

@@ -63,8 +63,11 @@ def _check_recommendation(user_id: str, rec: dict) -> list[UrlCheck]:
     metadata = rec.get("video_metadata") or {}
     expires_at = metadata.get("video_url_expires_at")
     soon = bool(expires_at and datetime.fromisoformat(expires_at) - utcnow() < EXPIRY_WARNING)
-    urls = {"video": rec.get("video_url"), "poster": metadata.get("poster_url"),
-            "captions": metadata.get("captions_url")}
+    urls = {
+        "video": rec.get("video_url"),
+        "poster": metadata.get("poster_url"),
+        "captions": metadata.get("captions_url"),
+    }
     if not urls["video"]:  # the poster tier: a still, no video and no captions
         urls = {"poster": urls["poster"]}
     return [check_url(user_id, kind, url, soon) for kind, url in urls.items()]
@@ -85,13 +88,20 @@ def check_url(user_id: str, kind: str, url: str | None, expires_soon: bool = Fal
 
 
 def render_rows(rows: list[UrlCheck]) -> str:
-    header = f"{'user':<14} {'kind':<8} {'status':<11} {'type':<11} {'size':>9}  {'video':<24} {'expires<1d':<10} result"
+    header = (
+        f"{'user':<14} {'kind':<8} {'status':<11} {'type':<11} {'size':>9}  {'video':<24} {'expires<1d':<10} result"
+    )
     lines = [header]
     for row in rows:
-        size = "-" if row.size_bytes is None else (
-            f"{row.size_bytes} B" if row.size_bytes < 10_240 else f"{row.size_bytes / 1024:.0f} KiB")
-        lines.append(f"{row.user_id[:14]:<14} {row.kind:<8} {row.status:<11} {row.content_type[:11]:<11} {size:>9}  "
-                     f"{row.detail[:24]:<24} {'yes' if row.expires_soon else 'no':<10} {'ok' if row.ok else 'FAIL'}")
+        size = (
+            "-"
+            if row.size_bytes is None
+            else (f"{row.size_bytes} B" if row.size_bytes < 10_240 else f"{row.size_bytes / 1024:.0f} KiB")
+        )
+        lines.append(
+            f"{row.user_id[:14]:<14} {row.kind:<8} {row.status:<11} {row.content_type[:11]:<11} {size:>9}  "
+            f"{row.detail[:24]:<24} {'yes' if row.expires_soon else 'no':<10} {'ok' if row.ok else 'FAIL'}"
+        )
     return "\n".join(lines)
 
 

@@ -15,14 +15,31 @@ STOP_GRACE_S = 30
 class WorkerProcess:
     """A `celery worker` child whose output goes to `log_path`."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, concurrency: int = 2, name: str = "worker",
-                 extra_args: tuple[str, ...] = (), cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        concurrency: int = 2,
+        name: str = "worker",
+        extra_args: tuple[str, ...] = (),
+        cwd: Path | None = None,
+    ) -> None:
         self.env = env
         self.cwd = cwd
         self.log_path = log_path
         self.command = [
-            sys.executable, "-m", "celery", "-A", "worker", "worker", "--loglevel=INFO",
-            f"--concurrency={concurrency}", "-n", f"{name}-{os.getpid()}@%h", *extra_args,
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "worker",
+            "worker",
+            "--loglevel=INFO",
+            f"--concurrency={concurrency}",
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            *extra_args,
         ]
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -30,7 +47,12 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            self.command, env=self.env, cwd=self.cwd, stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            self.command,
+            env=self.env,
+            cwd=self.cwd,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
         log_file.close()

@@ -26,8 +26,18 @@ def cli() -> None:
     """Operate the SpendSense video worker: its database, its jobs, its videos."""
 
 
-for _command in (migrate_command, status_command, probe_command, list_command, retry_command,
-                 requeue_stuck_command, preview_command, serve_command, verify_urls_command, demo_command):
+for _command in (
+    migrate_command,
+    status_command,
+    probe_command,
+    list_command,
+    retry_command,
+    requeue_stuck_command,
+    preview_command,
+    serve_command,
+    verify_urls_command,
+    demo_command,
+):
     cli.add_command(_command)
 
 
@@ -50,4 +60,3 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"error: {explain(exc, get_settings().database_url)}", file=sys.stderr)
         return CONFIGURATION_ERROR
-

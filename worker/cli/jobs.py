@@ -12,8 +12,16 @@ from worker.ops.operations import DEFAULT_LIST_LIMIT
 
 _STATES = [status.value for status in JobStatus if status is not JobStatus.NOT_FOUND]
 #: `list`'s columns: header, width (the last one takes the rest of the line).
-_COLUMNS = (("JOB", 36), ("USER", 12), ("STATE", 9), ("PROVIDER", 8), ("TIER", 7), ("CREATED", 19),
-            ("FINISHED", 19), ("DETAIL", 0))
+_COLUMNS = (
+    ("JOB", 36),
+    ("USER", 12),
+    ("STATE", 9),
+    ("PROVIDER", 8),
+    ("TIER", 7),
+    ("CREATED", 19),
+    ("FINISHED", 19),
+    ("DETAIL", 0),
+)
 
 
 def _ready() -> None:
@@ -38,8 +46,20 @@ def list_command(user_id: str | None, state: str | None, limit: int, as_json: bo
         return 0
     click.echo(_row([header for header, _ in _COLUMNS]))
     for job in jobs:
-        click.echo(_row([job.id, job.user_id, job.status, job.provider or "-", job.fallback_tier or "-",
-                         _when(job.created_at), _when(job.finished_at), _detail(job)]))
+        click.echo(
+            _row(
+                [
+                    job.id,
+                    job.user_id,
+                    job.status,
+                    job.provider or "-",
+                    job.fallback_tier or "-",
+                    _when(job.created_at),
+                    _when(job.finished_at),
+                    _detail(job),
+                ]
+            )
+        )
     click.echo(f"{len(jobs)} job(s)" + (f" (the newest {limit}; --limit shows more)" if len(jobs) == limit else ""))
     return 0
 
@@ -62,11 +82,19 @@ def _detail(job) -> str:
 
 def _as_dict(job) -> dict:
     return {
-        "job_id": job.id, "user_id": job.user_id, "status": job.status, "provider": job.provider,
-        "fallback_tier": job.fallback_tier, "attempt": job.attempt, "reused_from_job_id": job.reused_from_job_id,
-        "created_at": job.created_at.isoformat(), "finished_at": job.finished_at and job.finished_at.isoformat(),
-        "video_url": job.video_url, "poster_url": job.poster_url,
-        "error_type": job.error_type, "error_message": job.error_message,
+        "job_id": job.id,
+        "user_id": job.user_id,
+        "status": job.status,
+        "provider": job.provider,
+        "fallback_tier": job.fallback_tier,
+        "attempt": job.attempt,
+        "reused_from_job_id": job.reused_from_job_id,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at and job.finished_at.isoformat(),
+        "video_url": job.video_url,
+        "poster_url": job.poster_url,
+        "error_type": job.error_type,
+        "error_message": job.error_message,
     }
 
 
@@ -83,8 +111,9 @@ def retry_command(job_ids: tuple[str, ...], all_failed: bool) -> int:
     _ready()
     outcomes = retry_jobs(list(job_ids), all_failed=all_failed)
     for outcome in outcomes:
-        click.echo(f"re-queued {outcome.job_id}" if outcome.requeued
-                   else f"not re-queued {outcome.job_id}: {outcome.reason}")
+        click.echo(
+            f"re-queued {outcome.job_id}" if outcome.requeued else f"not re-queued {outcome.job_id}: {outcome.reason}"
+        )
     requeued = sum(outcome.requeued for outcome in outcomes)
     if all_failed and not outcomes:
         click.echo("no failed jobs")

@@ -41,11 +41,13 @@ def probe_command() -> int:
 
     settings = get_settings()
     checks = probe_server(settings)
-    click.echo(f"probing {settings.video_api_base_url or '(no VIDEO_API_BASE_URL)'} "
-               f"for model {settings.video_model or '-'}")
+    click.echo(
+        f"probing {settings.video_api_base_url or '(no VIDEO_API_BASE_URL)'} for model {settings.video_model or '-'}"
+    )
     for check in checks:
         click.echo(f"  [{check.verdict:>4}] {check.name}: {check.detail}")
     failed = any(check.verdict == "fail" for check in checks)
-    click.echo("the server does not speak the Videos API as configured" if failed
-               else "the server speaks the Videos API")
+    click.echo(
+        "the server does not speak the Videos API as configured" if failed else "the server speaks the Videos API"
+    )
     return 1 if failed else 0

@@ -11,8 +11,12 @@ _PATH = click.Path(path_type=Path)
 
 @click.command("preview", short_help="write a PNG of a user's video's key frames")
 @click.argument("user_id")
-@click.option("--contexts", type=_PATH, help="JSON of engine user contexts (user id → persona, signals, "
-              "accounts); default: the user's newest job in DATABASE_URL")
+@click.option(
+    "--contexts",
+    type=_PATH,
+    help="JSON of engine user contexts (user id → persona, signals, "
+    "accounts); default: the user's newest job in DATABASE_URL",
+)
 @click.option("--out", type=_PATH, default=Path("storyboard.png"), show_default=True, help="where to write the PNG")
 def preview_command(user_id: str, contexts: Path | None, out: Path) -> int:
     """Write a contact sheet of USER_ID's video's key frames (PNG), without a worker."""
@@ -42,8 +46,10 @@ def serve_command(host: str, port: int) -> int:
     settings = get_settings()
     ensure_schema_current()
     where = settings.video_storage_url or settings.video_storage_dir
-    click.echo(f"serving {where} and the preview page on http://{host}:{port}/ "
-               f"(set VIDEO_PUBLIC_BASE_URL=http://{host}:{port} so traces carry these URLs)")
+    click.echo(
+        f"serving {where} and the preview page on http://{host}:{port}/ "
+        f"(set VIDEO_PUBLIC_BASE_URL=http://{host}:{port} so traces carry these URLs)"
+    )
     uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
     return 0
 
@@ -63,8 +69,13 @@ def verify_urls_command(user_ids: tuple[str, ...]) -> int:
 
 
 @click.command("demo", short_help="render five users' videos with a real worker")
-@click.option("--output-dir", type=_PATH, default=Path("data/demo"), show_default=True,
-              help="where the demo keeps its database, broker, videos and traces (wiped first)")
+@click.option(
+    "--output-dir",
+    type=_PATH,
+    default=Path("data/demo"),
+    show_default=True,
+    help="where the demo keeps its database, broker, videos and traces (wiped first)",
+)
 @click.option("--timeout-s", type=float, default=300.0, show_default=True, help="give up waiting after this long")
 @click.option("--serve", is_flag=True, help="then serve the videos and the preview page until Ctrl-C")
 @click.option("--port", type=int, default=8000, show_default=True, help="port for --serve")

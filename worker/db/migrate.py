@@ -14,7 +14,14 @@ from worker.db.schema import MIGRATE_COMMAND, SchemaNotCurrentError, ensure_sche
 from worker.db.session import get_engine
 from worker.settings import get_settings
 
-__all__ = ["MIGRATE_COMMAND", "SchemaNotCurrentError", "current_revision", "ensure_schema_current", "head_revision", "upgrade_to_head"]
+__all__ = [
+    "MIGRATE_COMMAND",
+    "SchemaNotCurrentError",
+    "current_revision",
+    "ensure_schema_current",
+    "head_revision",
+    "upgrade_to_head",
+]
 
 
 def alembic_config(database_url: str | None = None) -> Config:

@@ -62,9 +62,11 @@ def _create_engine(url: str) -> Engine:
         return engine
     connect_args = {}
     if url.startswith("postgresql"):
-        connect_args = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
-                        "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS} "
-                                   f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"}
+        connect_args = {
+            "connect_timeout": POSTGRES_CONNECT_TIMEOUT_S,
+            "options": f"-c statement_timeout={POSTGRES_STATEMENT_TIMEOUT_MS} "
+            f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}",
+        }
     return create_engine(url, pool_pre_ping=_pre_ping, pool_size=5, max_overflow=5, connect_args=connect_args)
 
 
@@ -117,8 +119,9 @@ def autocommit_session(database_url: str | None = None) -> Iterator[Session]:
     engine = _factory(url).kw["bind"]
     with _lock:
         if url not in _autocommit_factories:
-            _autocommit_factories[url] = sessionmaker(bind=engine.execution_options(isolation_level="AUTOCOMMIT"),
-                                                      expire_on_commit=False)
+            _autocommit_factories[url] = sessionmaker(
+                bind=engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            )
         factory = _autocommit_factories[url]
     with factory() as session:
         yield session

@@ -17,10 +17,15 @@ def explain(exc: BaseException, database_url: str) -> str:
     reason = _driver_reason(exc)
     path = sqlite_file(database_url)
     if path is not None:
-        advice = (f"{path.parent} does not exist: create it, or point DATABASE_URL at the engine's file"
-                  if not path.parent.is_dir() else "Check the file's permissions, or point DATABASE_URL at the engine's file")
+        advice = (
+            f"{path.parent} does not exist: create it, or point DATABASE_URL at the engine's file"
+            if not path.parent.is_dir()
+            else "Check the file's permissions, or point DATABASE_URL at the engine's file"
+        )
     else:
-        advice = "Check DATABASE_URL's host, port and database name (create it with createdb), and that the server answers"
+        advice = (
+            "Check DATABASE_URL's host, port and database name (create it with createdb), and that the server answers"
+        )
     return f"cannot reach the video database at DATABASE_URL={located(database_url)}: {reason}. {advice}."
 
 

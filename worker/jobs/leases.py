@@ -28,8 +28,9 @@ log = logging.getLogger(__name__)
 #: Attempts (not polls) a job may start; more means its workers keep dying mid-job.
 MAX_ATTEMPTS = 8
 #: A job the server renders, or whose twin does: its deliveries only check on it (until it falls back).
-BETWEEN_CHECKS = and_(VideoJob.fallback_tier.is_(None),
-                      or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None)))
+BETWEEN_CHECKS = and_(
+    VideoJob.fallback_tier.is_(None), or_(VideoJob.remote_id.is_not(None), VideoJob.twin_job_id.is_not(None))
+)
 #: A poll message may claim its job this long before the poll is due (timers are not exact).
 POLL_LEASE_MARGIN_S = 1.0
 
@@ -79,19 +80,24 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
             VideoJob.status == JobStatus.QUEUED.value,
             and_(VideoJob.status == JobStatus.RUNNING.value, VideoJob.lease_expires_at < now),
         )
-        changed = cast(CursorResult, session.execute(
-            update(VideoJob)
-            .where(VideoJob.id == job_id, claimable)
-            .values(
-                status=JobStatus.RUNNING.value,
-                attempt=case((polling, VideoJob.attempt), else_=VideoJob.attempt + 1),
-                retry_count=retries,
-                started_at=now,
-                lease_expires_at=case((polling, now + timedelta(seconds=poll_lease_s or lease_s)),
-                                      else_=now + timedelta(seconds=lease_s)),
-                updated_at=now,
-            )
-        )).rowcount
+        changed = cast(
+            CursorResult,
+            session.execute(
+                update(VideoJob)
+                .where(VideoJob.id == job_id, claimable)
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    attempt=case((polling, VideoJob.attempt), else_=VideoJob.attempt + 1),
+                    retry_count=retries,
+                    started_at=now,
+                    lease_expires_at=case(
+                        (polling, now + timedelta(seconds=poll_lease_s or lease_s)),
+                        else_=now + timedelta(seconds=lease_s),
+                    ),
+                    updated_at=now,
+                )
+            ),
+        ).rowcount
         if changed != 1:
             return _unclaimed(session, job_id)
         job = session.get_one(VideoJob, job_id)
@@ -104,16 +110,27 @@ def claim(job_id: str, *, retries: int, lease_s: int, poll_lease_s: int | None =
         if not is_poll:
             recorder.add_event(session, job_id, JobEvent.STARTED, JobStatus.RUNNING, job.attempt)
         return ClaimedJob(
-            id=job.id, user_id=job.user_id, topic=job.topic, persona=job.persona, template_id=job.template_id,
-            template_version=job.template_version, prompt=job.prompt, prompt_hash=job.prompt_hash,
-            input=dict(job.input), attempt=job.attempt, fallback_tier=job.fallback_tier, is_poll=is_poll,
+            id=job.id,
+            user_id=job.user_id,
+            topic=job.topic,
+            persona=job.persona,
+            template_id=job.template_id,
+            template_version=job.template_version,
+            prompt=job.prompt,
+            prompt_hash=job.prompt_hash,
+            input=dict(job.input),
+            attempt=job.attempt,
+            fallback_tier=job.fallback_tier,
+            is_poll=is_poll,
         )
 
 
 def _give_up(session: Session, job: VideoJob) -> None:
     """A job whose attempts keep dying with their worker (killed, out of memory) must still end."""
-    error = AttemptsExhausted(f"gave up after {MAX_ATTEMPTS} attempts: each ended without recording a result, "
-                              "most likely because its worker process died")
+    error = AttemptsExhausted(
+        f"gave up after {MAX_ATTEMPTS} attempts: each ended without recording a result, "
+        "most likely because its worker process died"
+    )
     recorder.fail_loaded(session, job, error)
     log.error("job %s failed: %s", job.id, error)
 
@@ -121,12 +138,22 @@ def _give_up(session: Session, job: VideoJob) -> None:
 def renew_lease(job_id: str, attempt: int, lease_s: float) -> bool:
     """Extend the running job's lease by `lease_s` from now, if it is still this attempt's."""
     with session_scope() as session:
-        return cast(CursorResult, session.execute(
-            update(VideoJob)
-            .where(VideoJob.id == job_id, VideoJob.status == JobStatus.RUNNING.value, VideoJob.attempt == attempt,
-                   VideoJob.lease_expires_at.is_not(None))
-            .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
-        )).rowcount == 1
+        return (
+            cast(
+                CursorResult,
+                session.execute(
+                    update(VideoJob)
+                    .where(
+                        VideoJob.id == job_id,
+                        VideoJob.status == JobStatus.RUNNING.value,
+                        VideoJob.attempt == attempt,
+                        VideoJob.lease_expires_at.is_not(None),
+                    )
+                    .values(lease_expires_at=utcnow() + timedelta(seconds=lease_s))
+                ),
+            ).rowcount
+            == 1
+        )
 
 
 def release_for_poll(job_id: str, poll_after_s: float) -> None:
@@ -135,8 +162,10 @@ def release_for_poll(job_id: str, poll_after_s: float) -> None:
         session.execute(
             update(VideoJob)
             .where(VideoJob.id == job_id, VideoJob.status == JobStatus.RUNNING.value)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=max(poll_after_s - POLL_LEASE_MARGIN_S, 0)),
-                    updated_at=utcnow())
+            .values(
+                lease_expires_at=utcnow() + timedelta(seconds=max(poll_after_s - POLL_LEASE_MARGIN_S, 0)),
+                updated_at=utcnow(),
+            )
         )
 
 

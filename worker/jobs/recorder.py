@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import func, or_, select, update
@@ -28,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from worker.db.models import LIVE_STATUSES, POSTER_TIER, JobEvent, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
+from worker.jobs.outcome import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -37,43 +37,27 @@ MAX_ERROR_CHARS = 2000
 QUEUED_EVENT = {"event": JobEvent.QUEUED.value, "status": JobStatus.QUEUED.value, "attempt": 0}
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """A finished job's facts. Only a poster (no video) when the poster tier produced it."""
-
-    provider: str
-    renderer_version: str
-    video_url: str | None
-    poster_url: str | None
-    video_sha256: str | None
-    file_size_bytes: int | None
-    duration_seconds: float | None
-    width: int | None
-    height: int | None
-    fps: float | None
-    codec: str | None
-    generation_time_seconds: float
-    captions_url: str | None = None
-    description: str | None = None
-    video_key: str | None = None
-    poster_key: str | None = None
-    captions_key: str | None = None
-    #: Set when the video is a twin's (`worker.jobs.reuse`): nothing was made, nothing paid.
-    reused_from_job_id: str | None = None
-
-
 def add_new_job(session: Session, job: VideoJob) -> None:
     """A new job row with its first event: `queued`, or `reused` when it was born completed with a twin's video."""
     if job.status == JobStatus.COMPLETED.value:
-        event = _make_event(job.id, JobEvent.REUSED, JobStatus.COMPLETED, 0,
-                           detail={"reused_from_job_id": job.reused_from_job_id})
+        event = _make_event(
+            job.id, JobEvent.REUSED, JobStatus.COMPLETED, 0, detail={"reused_from_job_id": job.reused_from_job_id}
+        )
     else:
         event = VideoJobEvent(job_id=job.id, created_at=job.created_at, **QUEUED_EVENT)
     session.add_all([job, event])
 
 
-def add_event(session: Session, job_id: str, event: JobEvent, status: JobStatus, attempt: int, *,
-              error: BaseException | None = None, detail: dict[str, Any] | None = None) -> None:
+def add_event(
+    session: Session,
+    job_id: str,
+    event: JobEvent,
+    status: JobStatus,
+    attempt: int,
+    *,
+    error: BaseException | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Append one event that changes no status (a remote submission's progress, a claim), in the caller's
     transaction, next to the columns it changes."""
     session.add(_make_event(job_id, event, status, attempt, error=error, detail=detail))
@@ -92,29 +76,55 @@ def record_reenqueued(session: Session, job: VideoJob, quiet_s: float) -> None:
     """The reconciler sends a lost message again; the status stays, the count goes up."""
     job.enqueue_count += 1
     job.updated_at = utcnow()
-    session.add(_make_event(job.id, JobEvent.REENQUEUED, JobStatus(job.status), job.attempt,
-                           detail={"was": job.status, "quiet_s": round(quiet_s)}))
+    session.add(
+        _make_event(
+            job.id,
+            JobEvent.REENQUEUED,
+            JobStatus(job.status),
+            job.attempt,
+            detail={"was": job.status, "quiet_s": round(quiet_s)},
+        )
+    )
 
 
 def record_fallback(job_id: str, *, tier: str, reason: str, kind: str, attempt: int) -> None:
     """The job moves down the chain (remote → local → poster → none); the reason is kept."""
     with session_scope() as session:
         session.execute(
-            update(VideoJob).where(VideoJob.id == job_id)
-            .values(fallback_used=True, fallback_tier=tier, fallback_reason=reason[:MAX_ERROR_CHARS],
-                    twin_job_id=None, updated_at=utcnow())
+            update(VideoJob)
+            .where(VideoJob.id == job_id)
+            .values(
+                fallback_used=True,
+                fallback_tier=tier,
+                fallback_reason=reason[:MAX_ERROR_CHARS],
+                twin_job_id=None,
+                updated_at=utcnow(),
+            )
         )
-        session.add(_make_event(job_id, JobEvent.FALLBACK, JobStatus.RUNNING, attempt,
-                               detail={"tier": tier, "kind": kind, "reason": reason[:MAX_ERROR_CHARS]}))
+        session.add(
+            _make_event(
+                job_id,
+                JobEvent.FALLBACK,
+                JobStatus.RUNNING,
+                attempt,
+                detail={"tier": tier, "kind": kind, "reason": reason[:MAX_ERROR_CHARS]},
+            )
+        )
 
 
 def record_retry(job_id: str, error: BaseException, *, attempt: int, countdown_s: float | None = None) -> bool:
     """running → queued: a transient error; Celery will deliver the job again (after `countdown_s`, when known)."""
     with session_scope() as session:
         return _transition(
-            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, JobEvent.RETRYING, attempt,
+            session,
+            job_id,
+            (JobStatus.RUNNING.value,),
+            JobStatus.QUEUED,
+            JobEvent.RETRYING,
+            attempt,
             {"queued_at": utcnow(), "lease_expires_at": None, **_error_fields(error)},
-            error=error, detail={"countdown_s": countdown_s} if countdown_s is not None else None,
+            error=error,
+            detail={"countdown_s": countdown_s} if countdown_s is not None else None,
         )
 
 
@@ -123,8 +133,14 @@ def record_worker_lost(job_id: str, error: BaseException) -> bool:
     with session_scope() as session:
         attempt = session.scalar(select(VideoJob.attempt).where(VideoJob.id == job_id)) or 0
         return _transition(
-            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, JobEvent.WORKER_LOST, attempt,
-            {"queued_at": utcnow(), "lease_expires_at": None, **_error_fields(error)}, error=error,
+            session,
+            job_id,
+            (JobStatus.RUNNING.value,),
+            JobStatus.QUEUED,
+            JobEvent.WORKER_LOST,
+            attempt,
+            {"queued_at": utcnow(), "lease_expires_at": None, **_error_fields(error)},
+            error=error,
         )
 
 
@@ -137,13 +153,24 @@ def record_storage_wait(job_id: str, error: BaseException, *, attempt: int) -> i
     """
     with session_scope() as session:
         if not _transition(
-            session, job_id, (JobStatus.RUNNING.value,), JobStatus.QUEUED, JobEvent.STORAGE_UNAVAILABLE, attempt,
+            session,
+            job_id,
+            (JobStatus.RUNNING.value,),
+            JobStatus.QUEUED,
+            JobEvent.STORAGE_UNAVAILABLE,
+            attempt,
             {"queued_at": utcnow(), "lease_expires_at": None, "attempt": VideoJob.attempt - 1, **_error_fields(error)},
             error=error,
         ):
             return 0
-        return session.scalar(select(func.count()).where(
-            VideoJobEvent.job_id == job_id, VideoJobEvent.event == JobEvent.STORAGE_UNAVAILABLE.value)) or 0
+        return (
+            session.scalar(
+                select(func.count()).where(
+                    VideoJobEvent.job_id == job_id, VideoJobEvent.event == JobEvent.STORAGE_UNAVAILABLE.value
+                )
+            )
+            or 0
+        )
 
 
 def complete(job_id: str, outcome: Outcome, *, attempt: int) -> bool:
@@ -155,16 +182,30 @@ def complete(job_id: str, outcome: Outcome, *, attempt: int) -> bool:
         values["estimated_cost_usd"] = 0.0
         detail["reused_from_job_id"] = outcome.reused_from_job_id
     with session_scope() as session:
-        return _transition(session, job_id, (JobStatus.RUNNING.value,), JobStatus.COMPLETED, JobEvent.COMPLETED, attempt,
-                           values, detail=detail)
+        return _transition(
+            session,
+            job_id,
+            (JobStatus.RUNNING.value,),
+            JobStatus.COMPLETED,
+            JobEvent.COMPLETED,
+            attempt,
+            values,
+            detail=detail,
+        )
 
 
 def fail(job_id: str, error: BaseException, *, attempt: int, event: JobEvent = JobEvent.FAILED) -> bool:
     """queued|running → failed, keeping the error's type and message."""
     with session_scope() as session:
         return _transition(
-            session, job_id, LIVE_STATUSES, JobStatus.FAILED, event, attempt,
-            {"finished_at": utcnow(), "lease_expires_at": None, **_error_fields(error)}, error=error,
+            session,
+            job_id,
+            LIVE_STATUSES,
+            JobStatus.FAILED,
+            event,
+            attempt,
+            {"finished_at": utcnow(), "lease_expires_at": None, **_error_fields(error)},
+            error=error,
         )
 
 
@@ -176,10 +217,23 @@ def requeue(session: Session, job_id: str, reason: str) -> bool:
     Returns False when another caller re-queued it first.
     """
     return _transition(
-        session, job_id, (JobStatus.FAILED.value, JobStatus.COMPLETED.value), JobStatus.QUEUED, JobEvent.REQUEUED, 0,
-        {"queued_at": utcnow(), "finished_at": None, "attempt": 0, "enqueue_count": 1,
-         "fallback_used": False, "fallback_tier": None, "fallback_reason": None, "poll_deadline_at": None,
-         "twin_job_id": None},
+        session,
+        job_id,
+        (JobStatus.FAILED.value, JobStatus.COMPLETED.value),
+        JobStatus.QUEUED,
+        JobEvent.REQUEUED,
+        0,
+        {
+            "queued_at": utcnow(),
+            "finished_at": None,
+            "attempt": 0,
+            "enqueue_count": 1,
+            "fallback_used": False,
+            "fallback_tier": None,
+            "fallback_reason": None,
+            "poll_deadline_at": None,
+            "twin_job_id": None,
+        },
         detail={"reason": reason},
         only_if=or_(VideoJob.status == JobStatus.FAILED.value, VideoJob.fallback_tier == POSTER_TIER),
     )
@@ -207,12 +261,11 @@ def _transition(
     detail: dict[str, Any] | None = None,
     only_if: Any = None,
 ) -> bool:
-    changed = cast(CursorResult, session.execute(
-        update(VideoJob)
-        .where(VideoJob.id == job_id, VideoJob.status.in_(tuple(from_states)),
-               *([only_if] if only_if is not None else []))
-        .values(status=to.value, updated_at=utcnow(), **values)
-    )).rowcount
+    conditions = [VideoJob.id == job_id, VideoJob.status.in_(tuple(from_states))]
+    if only_if is not None:
+        conditions.append(only_if)
+    statement = update(VideoJob).where(*conditions).values(status=to.value, updated_at=utcnow(), **values)
+    changed = cast(CursorResult, session.execute(statement)).rowcount
     if changed != 1:
         log.info("job %s: %s skipped, job is no longer in %s", job_id, event, "/".join(from_states))
         return False
@@ -220,11 +273,18 @@ def _transition(
     return True
 
 
-def _make_event(job_id: str, event: JobEvent, status: JobStatus, attempt: int, *, error: BaseException | None = None,
-               detail: dict[str, Any] | None = None) -> VideoJobEvent:
+def _make_event(
+    job_id: str,
+    event: JobEvent,
+    status: JobStatus,
+    attempt: int,
+    *,
+    error: BaseException | None = None,
+    detail: dict[str, Any] | None = None,
+) -> VideoJobEvent:
     fields = _error_fields(error) if error is not None else {}
-    return VideoJobEvent(job_id=job_id, event=event.value, status=status.value, attempt=attempt, detail=detail,
-                         created_at=utcnow(), **fields)
+    row = {"event": event.value, "status": status.value, "attempt": attempt, "detail": detail}
+    return VideoJobEvent(job_id=job_id, created_at=utcnow(), **row, **fields)
 
 
 def _error_fields(error: BaseException) -> dict[str, str]:

@@ -14,17 +14,34 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from worker.db.models import POSTER_TIER, JobStatus, VideoJob, utcnow
-from worker.jobs.recorder import Outcome
+from worker.jobs.outcome import Outcome
 
 #: A finished job whose video another request may reuse: completed with a video, not just a poster.
-REUSABLE = and_(VideoJob.status == JobStatus.COMPLETED.value,
-                or_(VideoJob.fallback_tier.is_(None), VideoJob.fallback_tier != POSTER_TIER))
+REUSABLE = and_(
+    VideoJob.status == JobStatus.COMPLETED.value,
+    or_(VideoJob.fallback_tier.is_(None), VideoJob.fallback_tier != POSTER_TIER),
+)
 #: Columns a job takes from the twin whose video it reuses.
 REUSED_COLUMNS = (
-    "provider", "renderer_version", "video_url", "poster_url", "captions_url", "description", "video_sha256",
-    "video_key", "poster_key", "captions_key", "file_size_bytes",
-    "duration_seconds", "width", "height", "fps", "codec", "generation_time_seconds",
-    "fallback_used", "fallback_tier",
+    "provider",
+    "renderer_version",
+    "video_url",
+    "poster_url",
+    "captions_url",
+    "description",
+    "video_sha256",
+    "video_key",
+    "poster_key",
+    "captions_key",
+    "file_size_bytes",
+    "duration_seconds",
+    "width",
+    "height",
+    "fps",
+    "codec",
+    "generation_time_seconds",
+    "fallback_used",
+    "fallback_tier",
 )
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from worker.db.models import POSTER_TIER, JobStatus, VideoJob
 from worker.db.session import session_scope
 from worker.jobs import recorder
-from worker.ops.reconcile import ReconcileReport, count_quiet_younger_than, reconcile
 from worker.messages import job_ids_with_messages, publish_job
+from worker.ops.reconcile import ReconcileReport, count_quiet_younger_than, reconcile
 from worker.settings import Settings
 
 #: Rows `list` prints unless told otherwise.
@@ -74,8 +74,10 @@ class StuckReport:
     def summary(self) -> str:
         line = self.reconciled.summary()
         if self.younger:
-            line += (f"; left {self.younger} quiet job(s) younger than {self.quiet_for_s:g} s "
-                     "(VIDEO_STUCK_AFTER_S) alone: --now re-sends them too")
+            line += (
+                f"; left {self.younger} quiet job(s) younger than {self.quiet_for_s:g} s "
+                "(VIDEO_STUCK_AFTER_S) alone: --now re-sends them too"
+            )
         return line
 
 

@@ -44,8 +44,13 @@ def overview() -> Overview:
             .limit(RECENT_ERRORS)
         ).all()
     stuck = (oldest.id, oldest.status, (utcnow() - oldest.created_at).total_seconds()) if oldest else None
-    return Overview(counts, stuck, open_breakers(),
-                    [(job_id, when, kind, message) for job_id, when, kind, message in errors], spend(get_settings()))
+    return Overview(
+        counts,
+        stuck,
+        open_breakers(),
+        [(job_id, when, kind, message) for job_id, when, kind, message in errors],
+        spend(get_settings()),
+    )
 
 
 def render(view: Overview) -> str:
@@ -59,7 +64,9 @@ def render(view: Overview) -> str:
     lines.extend(render_spend(view.spend))
     lines.append(f"circuit breakers open: {len(view.breakers)}")
     for breaker in view.breakers:
-        lines.append(f"  {breaker.model} at {breaker.base_url} until {breaker.open_until.isoformat()}: {breaker.reason}")
+        lines.append(
+            f"  {breaker.model} at {breaker.base_url} until {breaker.open_until.isoformat()}: {breaker.reason}"
+        )
     lines.append(f"recent failures: {len(view.recent_errors)}")
     for job_id, when, error_type, message in view.recent_errors:
         lines.append(f"  {job_id} {when.isoformat() if when else '-'} {error_type}: {(message or '')[:160]}")

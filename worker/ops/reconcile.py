@@ -29,8 +29,8 @@ from sqlalchemy import and_, func, or_, select
 from worker.db.models import POSTER_TIER, JobEvent, JobStatus, VideoJob, VideoJobEvent, utcnow
 from worker.db.session import session_scope
 from worker.errors import MessageLost
-from worker.jobs.leases import BETWEEN_CHECKS
 from worker.jobs import recorder
+from worker.jobs.leases import BETWEEN_CHECKS
 from worker.settings import Settings
 from worker.storage import get_store, remove_abandoned_scratch
 from worker.trace_files import recommendations_of
@@ -58,9 +58,12 @@ class ReconcileReport:
         return bool(self.requeued or self.gave_up or self.retaken or self.scratch_removed)
 
     def summary(self) -> str:
-        return (f"re-enqueued {len(self.requeued)} stuck job(s), failed {len(self.gave_up)} that kept losing "
-                f"their message, took {len(self.retaken)} degraded job(s) back up, rewrote {self.traces_rewritten} lagging trace file(s), refreshed the URLs of "
-                f"{self.urls_refreshed} trace file(s), removed {self.scratch_removed} abandoned scratch file(s)")
+        return (
+            f"re-enqueued {len(self.requeued)} stuck job(s), failed {len(self.gave_up)} that kept losing "
+            f"their message, took {len(self.retaken)} degraded job(s) back up, "
+            f"rewrote {self.traces_rewritten} lagging trace file(s), refreshed the URLs of "
+            f"{self.urls_refreshed} trace file(s), removed {self.scratch_removed} abandoned scratch file(s)"
+        )
 
 
 def reconcile(settings: Settings, publish, held_messages, *, quiet_for_s: float | None = None) -> ReconcileReport:
@@ -96,18 +99,21 @@ def count_quiet_younger_than(quiet_for_s: float, held: frozenset[str] | None) ->
     nothing re-sent?"): quiet for less than that, queued without a message or running unrenewed."""
     now = utcnow()
     with session_scope() as session:
+
         def quiet(after_s: float) -> set[str]:
             running = set(session.scalars(select(VideoJob.id).where(abandoned_running(after_s, now))))
-            queued = set() if held is None else set(session.scalars(
-                select(VideoJob.id).where(quiet_queued(after_s, now)))) - held
+            queued = (
+                set()
+                if held is None
+                else set(session.scalars(select(VideoJob.id).where(quiet_queued(after_s, now)))) - held
+            )
             return running | queued
 
         return len(quiet(0) - quiet(quiet_for_s))
 
 
 def quiet_queued(quiet_for_s: float, now):
-    return and_(VideoJob.status == JobStatus.QUEUED.value,
-                VideoJob.updated_at < now - timedelta(seconds=quiet_for_s))
+    return and_(VideoJob.status == JobStatus.QUEUED.value, VideoJob.updated_at < now - timedelta(seconds=quiet_for_s))
 
 
 def abandoned_running(quiet_for_s: float, now):
@@ -117,7 +123,8 @@ def abandoned_running(quiet_for_s: float, now):
     `quiet_for_s`."""
     lease_ended = or_(VideoJob.lease_expires_at.is_(None), VideoJob.lease_expires_at < now)
     return and_(
-        VideoJob.status == JobStatus.RUNNING.value, lease_ended,
+        VideoJob.status == JobStatus.RUNNING.value,
+        lease_ended,
         or_(~BETWEEN_CHECKS, VideoJob.updated_at < now - timedelta(seconds=quiet_for_s)),
     )
 
@@ -126,8 +133,9 @@ def _held_messages(held_messages) -> frozenset[str] | None:
     try:
         held = held_messages()
     except Exception as exc:  # cannot tell: do not mistake a backlog for a loss
-        log.warning("reconciler: the broker's messages could not be read (%s); queued jobs left alone",
-                    type(exc).__name__)
+        log.warning(
+            "reconciler: the broker's messages could not be read (%s); queued jobs left alone", type(exc).__name__
+        )
         return None
     if held is None:
         log.info("reconciler: this broker's messages cannot be read; queued jobs left alone")
@@ -138,24 +146,33 @@ def _claim_stuck(settings: Settings, held: frozenset[str] | None, quiet_for_s: f
     now = utcnow()
     chosen = []
     with session_scope() as session:
-        jobs = list(session.scalars(
-            select(VideoJob).where(abandoned_running(quiet_for_s, now)).order_by(VideoJob.updated_at)
-            .limit(BATCH_SIZE).with_for_update(skip_locked=True)
-        ))
+        jobs = list(
+            session.scalars(
+                select(VideoJob)
+                .where(abandoned_running(quiet_for_s, now))
+                .order_by(VideoJob.updated_at)
+                .limit(BATCH_SIZE)
+                .with_for_update(skip_locked=True)
+            )
+        )
         if held is not None:
-            quiet = session.scalars(select(VideoJob.id).where(quiet_queued(quiet_for_s, now))
-                                    .order_by(VideoJob.updated_at)).all()
+            quiet = session.scalars(
+                select(VideoJob.id).where(quiet_queued(quiet_for_s, now)).order_by(VideoJob.updated_at)
+            ).all()
             lost = [job_id for job_id in quiet if job_id not in held][:BATCH_SIZE]
             if lost:
                 jobs += session.scalars(
-                    select(VideoJob).where(VideoJob.id.in_(lost), quiet_queued(quiet_for_s, now))
-                    .order_by(VideoJob.updated_at).with_for_update(skip_locked=True)
+                    select(VideoJob)
+                    .where(VideoJob.id.in_(lost), quiet_queued(quiet_for_s, now))
+                    .order_by(VideoJob.updated_at)
+                    .with_for_update(skip_locked=True)
                 )
         for job in jobs:
             give_up = job.enqueue_count >= settings.max_enqueues
             if give_up:
-                message = (f"message lost {job.enqueue_count} times (broker restarted or flushed, or workers "
-                           "died); giving up")
+                message = (
+                    f"message lost {job.enqueue_count} times (broker restarted or flushed, or workers died); giving up"
+                )
                 recorder.fail_loaded(session, job, MessageLost(message), detail={"reason": message})
             else:
                 recorder.record_reenqueued(session, job, quiet_s=(now - job.updated_at).total_seconds())
@@ -170,19 +187,30 @@ def _take_up_degraded(settings: Settings) -> list[str]:
     if not settings.degraded_retries:
         return []
     now, first_wait = utcnow(), timedelta(seconds=settings.degraded_retry_after_s)
-    tries = (select(func.count(VideoJobEvent.id)).where(VideoJobEvent.job_id == VideoJob.id,
-                                                        VideoJobEvent.event == JobEvent.REQUEUED.value)
-             .correlate(VideoJob).scalar_subquery())
+    tries = (
+        select(func.count(VideoJobEvent.id))
+        .where(VideoJobEvent.job_id == VideoJob.id, VideoJobEvent.event == JobEvent.REQUEUED.value)
+        .correlate(VideoJob)
+        .scalar_subquery()
+    )
     with session_scope() as session:
         degraded = session.execute(
             select(VideoJob.id, VideoJob.finished_at, tries)
-            .where(VideoJob.status == JobStatus.COMPLETED.value, VideoJob.fallback_tier == POSTER_TIER,
-                   VideoJob.finished_at < now - first_wait, tries < settings.degraded_retries)
-            .order_by(VideoJob.finished_at).limit(BATCH_SIZE)
+            .where(
+                VideoJob.status == JobStatus.COMPLETED.value,
+                VideoJob.fallback_tier == POSTER_TIER,
+                VideoJob.finished_at < now - first_wait,
+                tries < settings.degraded_retries,
+            )
+            .order_by(VideoJob.finished_at)
+            .limit(BATCH_SIZE)
         ).all()
-        due = [job_id for job_id, finished_at, earlier in degraded if finished_at < now - first_wait * 2 ** earlier]
-        return [job_id for job_id in due
-                if recorder.requeue(session, job_id, "degraded: the reconciler tries for the real video again")]
+        due = [job_id for job_id, finished_at, earlier in degraded if finished_at < now - first_wait * 2**earlier]
+        return [
+            job_id
+            for job_id in due
+            if recorder.requeue(session, job_id, "degraded: the reconciler tries for the real video again")
+        ]
 
 
 def _remove_abandoned_scratch(settings: Settings) -> int:
@@ -202,7 +230,8 @@ def _refresh_expiring_urls(settings: Settings) -> int:
     stale_before = utcnow().timestamp() - max(ttl_s - URL_REFRESH_MARGIN_S, ttl_s / 2)
     with session_scope() as session:
         users = session.scalars(
-            select(VideoJob.user_id).where(VideoJob.status == JobStatus.COMPLETED.value, VideoJob.poster_key.is_not(None))
+            select(VideoJob.user_id)
+            .where(VideoJob.status == JobStatus.COMPLETED.value, VideoJob.poster_key.is_not(None))
             .distinct()
         ).all()
     return _rewrite_traces_older_than(settings, dict.fromkeys(users, stale_before), missing_too=False)
@@ -215,8 +244,9 @@ def _rewrite_lagging_traces(settings: Settings) -> int:
     since = utcnow() - timedelta(seconds=max(settings.reconcile_interval_s * 3, settings.stuck_after_s))
     with session_scope() as session:
         finished = session.execute(
-            select(VideoJob.user_id, VideoJob.id, VideoJob.status, VideoJob.finished_at)
-            .where(VideoJob.finished_at.is_not(None), VideoJob.finished_at > since)
+            select(VideoJob.user_id, VideoJob.id, VideoJob.status, VideoJob.finished_at).where(
+                VideoJob.finished_at.is_not(None), VideoJob.finished_at > since
+            )
         ).all()
     newest: dict[str, float] = {}
     statuses: dict[str, dict[str, str]] = {}
@@ -238,8 +268,12 @@ def _shows_other_status(path: Path, statuses: dict[str, str]) -> bool:
     except (OSError, ValueError):
         return False  # unreadable or not JSON: not ours to rewrite
     recs = recommendations_of(trace) if isinstance(trace, dict) else []
-    return any(isinstance(rec, dict) and rec.get("video_job_id") in statuses
-               and rec.get("video_status") != statuses[rec["video_job_id"]] for rec in recs)
+    return any(
+        isinstance(rec, dict)
+        and rec.get("video_job_id") in statuses
+        and rec.get("video_status") != statuses[rec["video_job_id"]]
+        for rec in recs
+    )
 
 
 def _rewrite_traces_older_than(settings: Settings, cutoffs: dict[str, float], *, missing_too: bool) -> int:

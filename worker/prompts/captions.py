@@ -21,13 +21,18 @@ def webvtt(board: Storyboard) -> str:
     cues = [
         (opening.start_s, opening.end_s, _opening(board)),
         (fall.start_s, fall.end_s, f"{text.fall_line}."),
-        (takeaway.start_s, takeaway.end_s,
-         f"{_sentence(text.action, text.action_detail)} {text.takeaway}. "
-         f"Example score {text.example.replace('→', 'to')}: {text.example_note.lower()}."),
+        (
+            takeaway.start_s,
+            takeaway.end_s,
+            f"{_sentence(text.action, text.action_detail)} {text.takeaway}. "
+            f"Example score {text.example.replace('→', 'to')}: {text.example_note.lower()}.",
+        ),
         (DISCLAIMER_CUE_START_S, takeaway.end_s, text.disclaimer),
     ]
-    blocks = [f"{index}\n{_time(start)} --> {_time(end)}\n{_escape(words)}"
-              for index, (start, end, words) in enumerate(cues, start=1)]
+    blocks = [
+        f"{index}\n{_time(start)} --> {_time(end)}\n{_escape(words)}"
+        for index, (start, end, words) in enumerate(cues, start=1)
+    ]
     return "WEBVTT\n\n" + "\n\n".join(blocks) + "\n"
 
 
@@ -42,14 +47,19 @@ def description(board: Storyboard) -> str:
         subject = f"A credit card's utilization meter reads {text.start_pct}"
     if f.falls:
         shades = "red to yellow to green" if colour == "red" else "yellow to green"
-        middle = (f", in {colour}, with a warning sign. A chart of the balance falls step by step to the "
-                  f"{text.guideline_pct} line ({text.chart_goal}) as the meter turns from {shades}.")
+        middle = (
+            f", in {colour}, with a warning sign. A chart of the balance falls step by step to the "
+            f"{text.guideline_pct} line ({text.chart_goal}) as the meter turns from {shades}."
+        )
     else:
         middle = f", in green, already under the {text.guideline_pct} line, and it stays there."
-    return (f"{board.duration_seconds}-second animation. {subject}{middle} Then: \"{_sentence(text.action, text.action_detail)}\" "
-            f"and \"{text.takeaway}\", beside an example score rising {text.example.replace('→', 'to')}, "
-            f"labelled as an illustrative example, not the viewer's score. It ends on the disclaimer: "
-            f"\"{text.disclaimer}\"")
+    return (
+        f"{board.duration_seconds}-second animation. {subject}{middle} "
+        f'Then: "{_sentence(text.action, text.action_detail)}" '
+        f'and "{text.takeaway}", beside an example score rising {text.example.replace("→", "to")}, '
+        f"labelled as an illustrative example, not the viewer's score. It ends on the disclaimer: "
+        f'"{text.disclaimer}"'
+    )
 
 
 def _opening(board: Storyboard) -> str:
@@ -61,7 +71,7 @@ def _opening(board: Storyboard) -> str:
 
 
 def _sentence(action: str, detail: str) -> str:
-    """"Pay down $9,715 to reach 30% (…)." or "You're at or below 30%. Keeping it there …"."""
+    """ "Pay down $9,715 to reach 30% (…)." or "You're at or below 30%. Keeping it there …"."""
     return f"{action} {detail}." if detail[:1].islower() else f"{action}. {detail}."
 
 

@@ -68,8 +68,11 @@ class UtilizationFigures:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> UtilizationFigures:
         card = data.get("card")
-        return cls(data["start_utilization_pct"], data["target_utilization_pct"],
-                   CardFigures(**card) if card is not None else None)
+        return cls(
+            data["start_utilization_pct"],
+            data["target_utilization_pct"],
+            CardFigures(**card) if card is not None else None,
+        )
 
 
 def utilization_figures(utilization_pct: object, card: CardFigures | None = None) -> UtilizationFigures:

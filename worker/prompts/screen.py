@@ -22,8 +22,9 @@ from worker.prompts.figures import (
 SHORT_DISCLAIMER = "Educational content, not financial advice."
 TAKEAWAY = f"Below {GUIDELINE_UTILIZATION_PCT}% = Better Score"
 #: SpendSense's own disclaimer, used when a recommendation carries none (or one unfit for the screen).
-DEFAULT_DISCLAIMER = ("This is educational content, not financial advice. "
-                      "Consult a licensed advisor for personalized guidance.")
+DEFAULT_DISCLAIMER = (
+    "This is educational content, not financial advice. Consult a licensed advisor for personalized guidance."
+)
 #: Longer than this, a disclaimer is not a disclaimer a viewer can read in the last seconds.
 MAX_DISCLAIMER_CHARS = 240
 
@@ -58,7 +59,10 @@ def screen_text(figures: UtilizationFigures, disclaimer: str) -> ScreenText:
     if card is not None:
         goal = card.money(card.target_balance)
         if f.falls:
-            action, detail = f"Pay down {card.money(card.pay_down)}", f"to reach {guideline} ({goal} of {card.money(card.limit)})"
+            action, detail = (
+                f"Pay down {card.money(card.pay_down)}",
+                f"to reach {guideline} ({goal} of {card.money(card.limit)})",
+            )
             fall_line = f"Paying down to {goal} brings it to {guideline}"
         else:
             action, detail = f"You're at or below {guideline}", f"Keep the balance at or under {goal}"
@@ -78,12 +82,25 @@ def screen_text(figures: UtilizationFigures, disclaimer: str) -> ScreenText:
         name, balance, limit = "Your credit card", None, None
         card_line = f"Your card is at {start} of its limit"
     return ScreenText(
-        card_name=name, balance=balance, limit=limit, start_pct=start, target_pct=target, guideline_pct=guideline,
-        chart_title=chart[0], chart_line=chart[1], chart_start=chart[2], chart_goal=chart[3],
+        card_name=name,
+        balance=balance,
+        limit=limit,
+        start_pct=start,
+        target_pct=target,
+        guideline_pct=guideline,
+        chart_title=chart[0],
+        chart_line=chart[1],
+        chart_start=chart[2],
+        chart_goal=chart[3],
         chart_goal_label=f"At {guideline}" if f.falls else "Today",
-        card_line=card_line, fall_line=fall_line, action=action, action_detail=detail,
-        example=f"{EXAMPLE_SCORE_FROM} → {EXAMPLE_SCORE_TO}", example_note="Illustrative example, not your score",
-        takeaway=TAKEAWAY, disclaimer=disclaimer,
+        card_line=card_line,
+        fall_line=fall_line,
+        action=action,
+        action_detail=detail,
+        example=f"{EXAMPLE_SCORE_FROM} → {EXAMPLE_SCORE_TO}",
+        example_note="Illustrative example, not your score",
+        takeaway=TAKEAWAY,
+        disclaimer=disclaimer,
     )
 
 

@@ -78,9 +78,15 @@ class PromptTemplate:
         return f"{self.persona}.{self.topic}"
 
     def storyboard(self, figures: UtilizationFigures, disclaimer: str = DEFAULT_DISCLAIMER) -> Storyboard:
-        return Storyboard(figures, disclaimer, self.duration_seconds,
-                          tuple(Beat(name, start, end, description)
-                                for name, start, end, description in self._beats(figures, account_details=True)))
+        return Storyboard(
+            figures,
+            disclaimer,
+            self.duration_seconds,
+            tuple(
+                Beat(name, start, end, description)
+                for name, start, end, description in self._beats(figures, account_details=True)
+            ),
+        )
 
     def _beats(self, f: UtilizationFigures, *, account_details: bool) -> list[tuple[str, float, float, str]]:
         """The product plan's three beats; amounts and the mask only with `account_details`."""
@@ -88,29 +94,46 @@ class PromptTemplate:
         start, guideline = percent_label(f.start_utilization_pct), f"{GUIDELINE_UTILIZATION_PCT}%"
         colour = meter_colour(f.start_utilization_pct)
         subject = f"a stylised credit card ending in {card.mask}" if card and card.mask else "a stylised credit card"
-        amounts = f", showing a balance of {card.money(card.balance)} of a {card.money(card.limit)} limit" if card else ""
+        amounts = (
+            f", showing a balance of {card.money(card.balance)} of a {card.money(card.limit)} limit" if card else ""
+        )
         if f.falls:
-            opening = (f"{subject}{amounts}; its utilization meter reads {start} and pulses gently in {colour}, "
-                       f"with small warning indicators beside it.")
+            opening = (
+                f"{subject}{amounts}; its utilization meter reads {start} and pulses gently in {colour}, "
+                f"with small warning indicators beside it."
+            )
             shades = {"red": "red to yellow to green", "yellow": "yellow to green"}[colour]
             goal = f" ({card.money(card.target_balance)})" if card else ""
-            middle = (f"A balance bar falls to a dashed line marked {guideline}{goal} while the meter moves from "
-                      f"{start} to {guideline}, its colour shifting {shades}, and the warning indicators clear.")
-            action = f'"Pay down {card.money(card.pay_down)} to reach {guideline}"' if card else f'"Pay down to {guideline}"'
+            middle = (
+                f"A balance bar falls to a dashed line marked {guideline}{goal} while the meter moves from "
+                f"{start} to {guideline}, its colour shifting {shades}, and the warning indicators clear."
+            )
+            action = (
+                f'"Pay down {card.money(card.pay_down)} to reach {guideline}"' if card else f'"Pay down to {guideline}"'
+            )
         else:
-            opening = f"{subject}{amounts}; its utilization meter reads {start}, calm and green, below the {guideline} line."
+            opening = (
+                f"{subject}{amounts}; its utilization meter reads {start}, calm and green, below the {guideline} line."
+            )
             middle = f"The balance bar stays under the dashed {guideline} line and the meter holds steady in green."
             action = f'"You\'re at or below {guideline}"'
-        closing = (f'The text {action} appears, then "{TAKEAWAY}" in large, friendly type, beside an example score '
-                   f'rising from {EXAMPLE_SCORE_FROM} to {EXAMPLE_SCORE_TO} clearly labelled "Illustrative example"; '
-                   f'a small line at the bottom reads "{SHORT_DISCLAIMER}"')
-        return [("card", 0.0, 2.0, opening[0].upper() + opening[1:]), ("pay_down", 2.0, 5.0, middle),
-                ("takeaway", 5.0, float(self.duration_seconds), closing)]
+        closing = (
+            f'The text {action} appears, then "{TAKEAWAY}" in large, friendly type, beside an example score '
+            f'rising from {EXAMPLE_SCORE_FROM} to {EXAMPLE_SCORE_TO} clearly labelled "Illustrative example"; '
+            f'a small line at the bottom reads "{SHORT_DISCLAIMER}"'
+        )
+        return [
+            ("card", 0.0, 2.0, opening[0].upper() + opening[1:]),
+            ("pay_down", 2.0, 5.0, middle),
+            ("takeaway", 5.0, float(self.duration_seconds), closing),
+        ]
 
     def prompt(self, figures: UtilizationFigures, *, account_details: bool = False) -> str:
         """The remote provider's prompt: rounded percentages only, unless the operator opted in to amounts."""
-        timeline = " ".join(f"{start:g}-{end:g}s: {text}"
-                            for _, start, end, text in self._beats(figures, account_details=account_details))
+        timeline = " ".join(
+            f"{start:g}-{end:g}s: {text}"
+            for _, start, end, text in self._beats(figures, account_details=account_details)
+        )
         return (
             f"An {self.duration_seconds}-second, 16:9 animated financial-education explainer in flat motion "
             f"graphics. Calm palette of deep blues and soft greens, minimalist, no people, no faces, no logos"
@@ -136,7 +159,7 @@ _TEMPLATES: dict[tuple[str, str], PromptTemplate] = {
 
 
 def normalize_persona(persona: object) -> str:
-    """"High Utilization", "high-utilization" and "high_utilization" are one persona.
+    """ "High Utilization", "high-utilization" and "high_utilization" are one persona.
 
     Raises:
         InvalidVideoInput: not a string, or not a persona the engine assigns.
@@ -159,4 +182,3 @@ def find_template(persona: str, topic: str) -> PromptTemplate:
         return _TEMPLATES[(persona, topic)]
     except KeyError:
         raise InvalidVideoInput(f"no video template for persona {persona!r} and topic {topic!r}") from None
-

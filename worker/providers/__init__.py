@@ -59,5 +59,14 @@ def get_provider(name: str, settings: Settings) -> VideoProvider:
     return _REGISTRY[name](settings)
 
 
-__all__ = ["Pending", "ProducedVideo", "SharedVideo", "Step", "VideoProvider", "VideoRequest", "get_provider",
-           "provider_names", "register"]
+__all__ = [
+    "Pending",
+    "ProducedVideo",
+    "SharedVideo",
+    "Step",
+    "VideoProvider",
+    "VideoRequest",
+    "get_provider",
+    "provider_names",
+    "register",
+]

@@ -24,8 +24,9 @@ class LocalRenderer(ProducesAtOnce):
     def produce(self, request: VideoRequest, workdir: Path) -> ProducedVideo:
         painter = Painter(request.storyboard)
         video_path = workdir / "video.mp4"
-        encode_mp4((painter.frame(state) for state in frame_states(request.storyboard, LOCAL_FPS)), video_path,
-                   LOCAL_FPS)
+        encode_mp4(
+            (painter.frame(state) for state in frame_states(request.storyboard, LOCAL_FPS)), video_path, LOCAL_FPS
+        )
         return ProducedVideo(video_path, draw_poster(request, workdir, painter), self.name, RENDERER_VERSION)
 
 

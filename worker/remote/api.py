@@ -27,7 +27,9 @@ from worker.errors import FallbackKind, FallbackNeeded, RemoteGone, RemoteJobFor
 
 log = logging.getLogger(__name__)
 
-warnings.filterwarnings("ignore", message="The Sora API is scheduled to permanently shut down", category=DeprecationWarning)
+warnings.filterwarnings(
+    "ignore", message="The Sora API is scheduled to permanently shut down", category=DeprecationWarning
+)
 
 #: Pages of `GET /videos` read when looking for a job after a crash.
 MAX_LOOKUP_PAGES = 10
@@ -55,8 +57,18 @@ class RemoteVideo:
         error = None
         if video.error is not None:
             error = f"{getattr(video.error, 'code', None) or 'error'}: {getattr(video.error, 'message', '') or ''}"
-        return cls(video.id, video.status, int(video.progress or 0), str(video.model), str(video.seconds),
-                   str(video.size), video.prompt, int(video.created_at), video.expires_at, error)
+        return cls(
+            video.id,
+            video.status,
+            int(video.progress or 0),
+            str(video.model),
+            str(video.seconds),
+            str(video.size),
+            video.prompt,
+            int(video.created_at),
+            video.expires_at,
+            error,
+        )
 
 
 @dataclass(frozen=True)
@@ -73,9 +85,12 @@ class SentCreate:
     taken_ids: frozenset[str]  # remote ids other submissions of ours already hold
 
     def matches(self, video: RemoteVideo) -> bool:
-        return (video.prompt == self.prompt and video.model == self.model
-                and (video.seconds == "None" or _number(video.seconds) == self.seconds)
-                and video.size in ("None", self.size))
+        return (
+            video.prompt == self.prompt
+            and video.model == self.model
+            and (video.seconds == "None" or _number(video.seconds) == self.seconds)
+            and video.size in ("None", self.size)
+        )
 
 
 def _number(text: str) -> float | None:
@@ -87,8 +102,9 @@ def _number(text: str) -> float | None:
 
 def _nearest(matches: list[RemoteVideo], sent: SentCreate) -> RemoteVideo | None:
     if len(matches) > 1:
-        log.warning("lookup: %d listed jobs match a lost create; taking the one created nearest its intent",
-                    len(matches))
+        log.warning(
+            "lookup: %d listed jobs match a lost create; taking the one created nearest its intent", len(matches)
+        )
     return min(matches, key=lambda video: abs(video.created_at - sent.intent_at.timestamp()), default=None)
 
 
@@ -111,7 +127,10 @@ class VideosApi:
         try:
             # seconds and size are free strings: compatible servers accept values the SDK's Literals omit
             video = self._client.videos.create(
-                prompt=prompt, model=model, seconds=cast(Any, str(seconds)), size=cast(Any, size),
+                prompt=prompt,
+                model=model,
+                seconds=cast(Any, str(seconds)),
+                size=cast(Any, size),
                 extra_headers={"Idempotency-Key": idempotency_key},
             )
         except openai.APIStatusError as exc:
@@ -152,8 +171,10 @@ class VideosApi:
                     if video.created_at > sent.until.timestamp() or video.id in sent.taken_ids:
                         continue
                     if video.prompt is None:
-                        raise RemoteRetryable("the server's job list omits prompts, so a create with an unknown "
-                                              "outcome cannot be recognised; not re-sending it")
+                        raise RemoteRetryable(
+                            "the server's job list omits prompts, so a create with an unknown "
+                            "outcome cannot be recognised; not re-sending it"
+                        )
                     if sent.matches(RemoteVideo.from_sdk(video)):
                         matches.append(RemoteVideo.from_sdk(video))
                 if not page.has_more or not page.data:
@@ -184,16 +205,20 @@ def _classified(exc: Exception, operation: str, secret: str) -> Exception:
     if isinstance(exc, openai.APITimeoutError):
         return RemoteRetryable(f"{operation} timed out")
     if isinstance(exc, openai.APIConnectionError):
-        return RemoteRetryable(f"{operation} could not connect: {type(exc.__cause__).__name__}",
-                               reached_server=_may_have_arrived(exc))
+        return RemoteRetryable(
+            f"{operation} could not connect: {type(exc.__cause__).__name__}", reached_server=_may_have_arrived(exc)
+        )
     if isinstance(exc, openai.APIStatusError):
         retry_after = _retry_after(exc)
         if exc.status_code == 429:  # rate limited: the server took nothing
-            return RemoteRetryable(f"{operation} answered 429: {_describe(exc, secret)}", retry_after,
-                                   reached_server=False)
+            return RemoteRetryable(
+                f"{operation} answered 429: {_describe(exc, secret)}", retry_after, reached_server=False
+            )
         if exc.status_code >= 500 or (operation == "download" and exc.status_code == 403):
             return RemoteRetryable(f"{operation} answered {exc.status_code}: {_describe(exc, secret)}", retry_after)
-        return FallbackNeeded(f"{operation} answered {exc.status_code}: {_describe(exc, secret)}", kind=FallbackKind.PERMANENT)
+        return FallbackNeeded(
+            f"{operation} answered {exc.status_code}: {_describe(exc, secret)}", kind=FallbackKind.PERMANENT
+        )
     return RemoteRetryable(f"{operation} gave an unreadable reply: {type(exc).__name__}")
 
 

@@ -20,10 +20,10 @@ from sqlalchemy.exc import IntegrityError
 
 from worker.db.models import SubmissionOutcome, utcnow
 from worker.errors import FallbackKind, FallbackNeeded, RemoteGone, RemoteJobForgotten, RemoteRetryable
-from worker.remote import ledger
 from worker.jobs.leases import ClaimedJob
 from worker.jobs.recorder import guarded
 from worker.providers.base import Pending, ProducedVideo, SharedVideo, Step
+from worker.remote import ledger
 from worker.remote.api import RemoteVideo, SentCreate, VideosApi
 from worker.remote.breaker import open_breaker_reason, trip
 from worker.remote.sunsets import sunset_message
@@ -59,8 +59,7 @@ def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Step:
         raise
 
 
-def _step(api: VideosApi, job: ClaimedJob, settings: Settings,
-          workdir: Path) -> Step:
+def _step(api: VideosApi, job: ClaimedJob, settings: Settings, workdir: Path) -> Step:
     state = ledger.remote_state(job.id)
     hint = None
     if state.remote_id is None:
@@ -73,8 +72,10 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings,
         # restart_deadline() sets the deadline and leaves the remote id (checked above) as it was
         assert state.remote_id is not None and state.poll_deadline_at is not None
         if utcnow() > state.poll_deadline_at:
-            raise FallbackNeeded(f"remote job {state.remote_id} did not finish within "
-                                 f"{settings.video_poll_deadline_s}s", kind=FallbackKind.DEADLINE)
+            raise FallbackNeeded(
+                f"remote job {state.remote_id} did not finish within {settings.video_poll_deadline_s}s",
+                kind=FallbackKind.DEADLINE,
+            )
         try:
             remote, hint = api.retrieve(state.remote_id)
         except RemoteJobForgotten as exc:
@@ -90,18 +91,25 @@ def _step(api: VideosApi, job: ClaimedJob, settings: Settings,
             delay = min(delay, max((state.poll_deadline_at - utcnow()).total_seconds(), 0) + MIN_POLL_S)
         return Pending(delay)
     if remote.status != "completed":
-        raise FallbackNeeded(f"server reports the job {remote.status}: {remote.error or 'no reason given'}",
-                             kind=FallbackKind.FAILED)
+        raise FallbackNeeded(
+            f"server reports the job {remote.status}: {remote.error or 'no reason given'}", kind=FallbackKind.FAILED
+        )
     if remote.expires_at is not None and remote.expires_at < utcnow().timestamp():
         raise FallbackNeeded(f"content of {remote.id} expired before it was downloaded", kind=FallbackKind.EXPIRED)
     video = api.download(remote.id, workdir / "video.mp4")
     poster = _poster(api, remote.id, video, workdir / "poster.jpg")
-    return ProducedVideo(video, poster, PROVIDER_NAME, f"{PROVIDER_NAME}:{remote.model}",
-                         submitted_at=ledger.submitted_at(job.id) or utcnow())
+    return ProducedVideo(
+        video,
+        poster,
+        PROVIDER_NAME,
+        f"{PROVIDER_NAME}:{remote.model}",
+        submitted_at=ledger.submitted_at(job.id) or utcnow(),
+    )
 
 
-def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings,
-                       state) -> RemoteVideo | Pending | SharedVideo:
+def _submit_or_recover(
+    api: VideosApi, job: ClaimedJob, settings: Settings, state
+) -> RemoteVideo | Pending | SharedVideo:
     """Create the remote job at most once per submission; an unknown outcome is looked up, not repaid.
 
     A job whose twin made, or is making, the same video takes the twin's video instead of paying.
@@ -119,8 +127,7 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings,
         waited_s = (utcnow() - submission.intent_at).total_seconds()
         if waited_s < settle_s:  # a slow server may still be creating it: look again, never re-send yet
             look_again_s = max(settle_s - waited_s, MIN_POLL_S)
-            ledger.record_unconfirmed(job.id, waited_s=waited_s, look_again_s=look_again_s,
-                                             attempt=job.attempt)
+            ledger.record_unconfirmed(job.id, waited_s=waited_s, look_again_s=look_again_s, attempt=job.attempt)
             return Pending(look_again_s)
         # Not listed long after the request could have arrived: it never did. Send it, same key.
         submission = ledger.record_resend(submission)
@@ -130,8 +137,9 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings,
         if reason := open_breaker_reason(settings.video_api_base_url, settings.video_model):
             raise FallbackNeeded(reason, kind=FallbackKind.BREAKER)
         if state.submissions >= MAX_SUBMISSIONS_PER_JOB:
-            raise FallbackNeeded(f"server lost the job {state.submissions} times; not paying again",
-                                 kind=FallbackKind.FORGOTTEN)
+            raise FallbackNeeded(
+                f"server lost the job {state.submissions} times; not paying again", kind=FallbackKind.FORGOTTEN
+            )
         try:
             submission = ledger.record_intent(job.id, job.prompt_hash, settings, job.attempt)
         except IntegrityError:
@@ -142,8 +150,13 @@ def _submit_or_recover(api: VideosApi, job: ClaimedJob, settings: Settings,
             looks = ledger.record_twin_wait(job.id, submission.job_id, job.attempt)
             return Pending(_poll_delay(None, looks))
     try:
-        remote = api.create(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
-                            size=settings.video_size, idempotency_key=submission.idempotency_key)
+        remote = api.create(
+            prompt=job.prompt,
+            model=submission.model,
+            seconds=settings.video_seconds,
+            size=settings.video_size,
+            idempotency_key=submission.idempotency_key,
+        )
     except FallbackNeeded:
         ledger.close_unsent(submission, SubmissionOutcome.REJECTED)
         raise
@@ -160,9 +173,16 @@ def _sent(job: ClaimedJob, submission, settings: Settings) -> SentCreate:
     skew = timedelta(seconds=LOOKUP_CLOCK_SKEW_S)
     settle = timedelta(seconds=create_settle_s(settings))
     since, until = submission.intent_at - skew, submission.intent_at + settle + skew
-    return SentCreate(prompt=job.prompt, model=submission.model, seconds=settings.video_seconds,
-                      size=settings.video_size, intent_at=submission.intent_at, since=since, until=until,
-                      taken_ids=ledger.remote_ids_since(since - settle))
+    return SentCreate(
+        prompt=job.prompt,
+        model=submission.model,
+        seconds=settings.video_seconds,
+        size=settings.video_size,
+        intent_at=submission.intent_at,
+        since=since,
+        until=until,
+        taken_ids=ledger.remote_ids_since(since - settle),
+    )
 
 
 def create_settle_s(settings: Settings) -> float:
@@ -195,4 +215,3 @@ def _poster(api: VideosApi, video_id: str, video: Path, destination: Path) -> Pa
     except Exception as exc:  # the probe that follows says what is wrong with the video
         log.warning("remote video %s: no still could be taken from the video: %s", video_id, type(exc).__name__)
         return None
-

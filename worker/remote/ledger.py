@@ -18,9 +18,9 @@ from worker.db.models import JobEvent, JobStatus, SubmissionOutcome, VideoJob, V
 from worker.db.session import session_scope
 from worker.jobs import reuse
 from worker.jobs.recorder import add_event
+from worker.providers.base import SharedVideo
 from worker.remote import spending
 from worker.remote.api import RemoteVideo
-from worker.providers.base import SharedVideo
 from worker.remote.twins import TwinInFlight, twin_in_flight
 from worker.settings import Settings
 
@@ -48,29 +48,39 @@ class RemoteState:
 def remote_state(job_id: str) -> RemoteState:
     with session_scope() as session:
         job = session.get_one(VideoJob, job_id)
-        count = session.scalar(
-            select(func.count()).where(VideoRemoteSubmission.job_id == job_id, spending.COUNTED)
-        ) or 0
+        count = (
+            session.scalar(select(func.count()).where(VideoRemoteSubmission.job_id == job_id, spending.COUNTED)) or 0
+        )
         pending = session.scalar(
             select(VideoRemoteSubmission)
             .where(VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.confirmed_by.is_(None))
             .order_by(VideoRemoteSubmission.id.desc())
             .limit(1)
         )
-        return RemoteState(job.remote_id, job.remote_status, job.poll_count, job.poll_deadline_at, count,
-                           _submission(pending) if pending is not None else None)
+        return RemoteState(
+            job.remote_id,
+            job.remote_status,
+            job.poll_count,
+            job.poll_deadline_at,
+            count,
+            _submission(pending) if pending is not None else None,
+        )
 
 
 def submitted_at(job_id: str) -> datetime | None:
     """When the create behind the job's remote id was about to be sent (read once, when the video is done)."""
     remote_id = select(VideoJob.remote_id).where(VideoJob.id == job_id).scalar_subquery()
     with session_scope() as session:
-        return session.scalar(select(func.min(VideoRemoteSubmission.intent_at)).where(
-            VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.remote_id == remote_id))
+        return session.scalar(
+            select(func.min(VideoRemoteSubmission.intent_at)).where(
+                VideoRemoteSubmission.job_id == job_id, VideoRemoteSubmission.remote_id == remote_id
+            )
+        )
 
 
-def record_intent(job_id: str, prompt_hash: str, settings: Settings,
-                  attempt: int) -> Submission | TwinInFlight | SharedVideo:
+def record_intent(
+    job_id: str, prompt_hash: str, settings: Settings, attempt: int
+) -> Submission | TwinInFlight | SharedVideo:
     """Commit the intent to create the job's next submission, reserving its cost, unless a twin has
     made, or is making, this video (then nothing is written).
 
@@ -86,9 +96,14 @@ def record_intent(job_id: str, prompt_hash: str, settings: Settings,
         with session_scope() as session:
             number = (session.scalar(select(func.count()).where(VideoRemoteSubmission.job_id == job_id)) or 0) + 1
             spending.serialize_submissions(session)
-            row = VideoRemoteSubmission(job_id=job_id, idempotency_key=f"{job_id}:{number}", base_url=base_url,
-                                        model=model, intent_at=utcnow(),
-                                        cost_usd=spending.price_usd(settings.video_seconds, settings))
+            row = VideoRemoteSubmission(
+                job_id=job_id,
+                idempotency_key=f"{job_id}:{number}",
+                base_url=base_url,
+                model=model,
+                intent_at=utcnow(),
+                cost_usd=spending.price_usd(settings.video_seconds, settings),
+            )
             session.add(row)
             session.flush()  # on SQLite this takes the write lock, held until the commit
             if (donor := reuse.finished_twin(session, prompt_hash, first_tier_only=True)) is not None:
@@ -97,10 +112,19 @@ def record_intent(job_id: str, prompt_hash: str, settings: Settings,
             if twin := twin_in_flight(session, job_id, prompt_hash, base_url, model):
                 raise _Twin(TwinInFlight(twin))
             spending.check_caps(session, settings, row.intent_at)
-            session.execute(update(VideoJob).where(VideoJob.id == job_id, VideoJob.twin_job_id.is_not(None))
-                            .values(twin_job_id=None, poll_count=0))  # it makes its own video now
-            add_event(session, job_id, JobEvent.SUBMITTING, JobStatus.RUNNING, attempt,
-                      detail={"idempotency_key": row.idempotency_key, "model": model, "cost_usd": row.cost_usd})
+            session.execute(
+                update(VideoJob)
+                .where(VideoJob.id == job_id, VideoJob.twin_job_id.is_not(None))
+                .values(twin_job_id=None, poll_count=0)
+            )  # it makes its own video now
+            add_event(
+                session,
+                job_id,
+                JobEvent.SUBMITTING,
+                JobStatus.RUNNING,
+                attempt,
+                detail={"idempotency_key": row.idempotency_key, "model": model, "cost_usd": row.cost_usd},
+            )
             return _submission(row)
     except _Twin as twin:
         return twin.verdict
@@ -115,8 +139,9 @@ def record_twin_wait(job_id: str, twin_id: str, attempt: int) -> int:
         job.poll_count += 1
         if job.twin_job_id != twin_id:
             job.twin_job_id = twin_id
-            add_event(session, job_id, JobEvent.WAITING_FOR_TWIN, JobStatus.RUNNING, attempt,
-                      detail={"twin_job_id": twin_id})
+            add_event(
+                session, job_id, JobEvent.WAITING_FOR_TWIN, JobStatus.RUNNING, attempt, detail={"twin_job_id": twin_id}
+            )
         return looks
 
 
@@ -128,8 +153,9 @@ class _Twin(Exception):
         self.verdict = verdict
 
 
-def confirm(submission: Submission, remote: RemoteVideo, *, by: SubmissionOutcome, attempt: int,
-            settings: Settings) -> None:
+def confirm(
+    submission: Submission, remote: RemoteVideo, *, by: SubmissionOutcome, attempt: int, settings: Settings
+) -> None:
     """Record the server's job id (from the create reply, or `found` by lookup after a crash)."""
     now = utcnow()
     with session_scope() as session:
@@ -143,9 +169,20 @@ def confirm(submission: Submission, remote: RemoteVideo, *, by: SubmissionOutcom
         if seconds:  # what the server will bill, by its own count
             row.cost_usd = spending.price_usd(seconds, settings)
         job.estimated_cost_usd = row.cost_usd
-        add_event(session, job.id, JobEvent.SUBMITTED, JobStatus.RUNNING, attempt,
-                  detail={"remote_id": remote.id, "confirmed_by": by.value, "model": remote.model,
-                          "remote_status": remote.status, "idempotency_key": row.idempotency_key})
+        add_event(
+            session,
+            job.id,
+            JobEvent.SUBMITTED,
+            JobStatus.RUNNING,
+            attempt,
+            detail={
+                "remote_id": remote.id,
+                "confirmed_by": by.value,
+                "model": remote.model,
+                "remote_status": remote.status,
+                "idempotency_key": row.idempotency_key,
+            },
+        )
 
 
 def close_unsent(submission: Submission, how: SubmissionOutcome) -> None:
@@ -166,16 +203,28 @@ def forget(job_id: str, reason: str, attempt: int) -> None:
     """The server lost the job (404 on a known id): clear it so one new submission may be made."""
     with session_scope() as session:
         job = session.get_one(VideoJob, job_id)
-        add_event(session, job_id, JobEvent.REMOTE_FORGOTTEN, JobStatus.RUNNING, attempt,
-                  detail={"remote_id": job.remote_id, "reason": reason})
+        add_event(
+            session,
+            job_id,
+            JobEvent.REMOTE_FORGOTTEN,
+            JobStatus.RUNNING,
+            attempt,
+            detail={"remote_id": job.remote_id, "reason": reason},
+        )
         job.remote_id = job.remote_status = None
 
 
 def record_unconfirmed(job_id: str, *, waited_s: float, look_again_s: float, attempt: int) -> None:
     """A create whose outcome is unknown is not listed yet; the job waits for a verdict, not a retry."""
     with session_scope() as session:
-        add_event(session, job_id, JobEvent.CREATE_UNCONFIRMED, JobStatus.RUNNING, attempt,
-                  detail={"waited_s": round(waited_s, 1), "look_again_s": round(look_again_s, 1)})
+        add_event(
+            session,
+            job_id,
+            JobEvent.CREATE_UNCONFIRMED,
+            JobStatus.RUNNING,
+            attempt,
+            detail={"waited_s": round(waited_s, 1), "look_again_s": round(look_again_s, 1)},
+        )
 
 
 def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> bool:
@@ -185,8 +234,14 @@ def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> bool:
         job.poll_count += 1
         changed = job.remote_status != remote.status
         if changed:
-            add_event(session, job_id, JobEvent.remote(remote.status), JobStatus.RUNNING, attempt,
-                      detail={"remote_id": remote.id, "progress": remote.progress, "remote_status": remote.status})
+            add_event(
+                session,
+                job_id,
+                JobEvent.remote(remote.status),
+                JobStatus.RUNNING,
+                attempt,
+                detail={"remote_id": remote.id, "progress": remote.progress, "remote_status": remote.status},
+            )
         job.remote_status = remote.status
         return changed
 
@@ -194,8 +249,14 @@ def record_poll(job_id: str, remote: RemoteVideo, attempt: int) -> bool:
 def record_breaker_opened(job_id: str, base_url: str, model: str, reason: str, attempt: int) -> None:
     """This job is the one that found the endpoint gone and opened the circuit breaker."""
     with session_scope() as session:
-        add_event(session, job_id, JobEvent.CIRCUIT_OPENED, JobStatus.RUNNING, attempt,
-                  detail={"base_url": base_url, "model": model, "reason": reason})
+        add_event(
+            session,
+            job_id,
+            JobEvent.CIRCUIT_OPENED,
+            JobStatus.RUNNING,
+            attempt,
+            detail={"base_url": base_url, "model": model, "reason": reason},
+        )
 
 
 def _submission(row: VideoRemoteSubmission) -> Submission:
@@ -221,5 +282,10 @@ def record_resend(submission: Submission) -> Submission:
 def remote_ids_since(since: datetime) -> frozenset[str]:
     """The remote ids our submissions hold, of those intended since `since` (a lookup must not take one)."""
     with session_scope() as session:
-        return frozenset(session.scalars(select(VideoRemoteSubmission.remote_id).where(
-            VideoRemoteSubmission.intent_at >= since, VideoRemoteSubmission.remote_id.is_not(None))))
+        return frozenset(
+            session.scalars(
+                select(VideoRemoteSubmission.remote_id).where(
+                    VideoRemoteSubmission.intent_at >= since, VideoRemoteSubmission.remote_id.is_not(None)
+                )
+            )
+        )

@@ -36,8 +36,12 @@ def probe_server(settings: Settings) -> list[Check]:
     if not base_url or settings.video_api_key is None:
         return [Check("configuration", "fail", "set VIDEO_API_BASE_URL and VIDEO_API_KEY (and VIDEO_MODEL)")]
     checks = [_model_check(model)]
-    client = openai.OpenAI(base_url=base_url, api_key=settings.video_api_key.get_secret_value(),
-                           timeout=settings.video_api_timeout_s, max_retries=0)
+    client = openai.OpenAI(
+        base_url=base_url,
+        api_key=settings.video_api_key.get_secret_value(),
+        timeout=settings.video_api_timeout_s,
+        max_retries=0,
+    )
     try:
         checks.append(_list_check(client, base_url))
         if checks[-1].verdict != "fail":
@@ -64,15 +68,21 @@ def _list_check(client: openai.OpenAI, base_url: str) -> Check:
     except openai.AuthenticationError:
         return Check("list GET /videos", "fail", "the server rejected VIDEO_API_KEY (401)")
     except openai.NotFoundError:
-        return Check("list GET /videos", "fail",
-                     f"{base_url}/videos does not exist (404): check the base URL, which usually ends in /v1")
+        return Check(
+            "list GET /videos",
+            "fail",
+            f"{base_url}/videos does not exist (404): check the base URL, which usually ends in /v1",
+        )
     except openai.APIConnectionError as exc:
         return Check("list GET /videos", "fail", f"cannot reach {base_url}: {exc}")
     except openai.APIStatusError as exc:
-        return Check("list GET /videos", "warn",
-                     f"listing is not available (answered {exc.status_code}), so crash recovery is limited: a create "
-                     "whose answer was lost cannot be looked up, so the job falls back to the local renderer rather "
-                     "than risk paying twice")
+        return Check(
+            "list GET /videos",
+            "warn",
+            f"listing is not available (answered {exc.status_code}), so crash recovery is limited: a create "
+            "whose answer was lost cannot be looked up, so the job falls back to the local renderer rather "
+            "than risk paying twice",
+        )
     except (openai.OpenAIError, ValueError) as exc:
         return Check("list GET /videos", "fail", f"the reply is not a Videos API list: {type(exc).__name__}")
     return Check("list GET /videos", "ok", f"answered with a video list ({len(page.data)} item(s) on page 1)")
@@ -91,8 +101,12 @@ def _retrieve_check(client: openai.OpenAI) -> tuple[Check, Mapping[str, str]]:
     except openai.APIStatusError as exc:
         headers = exc.response.headers
         if _litellm_marks(headers):
-            return Check(name, "warn", f"an id the gateway did not issue gives {exc.status_code}, not 404 (LiteLLM's "
-                                       "proxy cannot route it); ids it issued work"), headers
+            return Check(
+                name,
+                "warn",
+                f"an id the gateway did not issue gives {exc.status_code}, not 404 (LiteLLM's "
+                "proxy cannot route it); ids it issued work",
+            ), headers
         return Check(name, "fail", f"unexpected answer for an unknown id: {exc.status_code}"), headers
     except (openai.OpenAIError, ValueError) as exc:
         return Check(name, "fail", f"unexpected answer for an unknown id: {exc}"), {}
@@ -105,11 +119,16 @@ def _gateway_checks(headers: Mapping[str, str]) -> list[Check]:
     if not marks:
         return []
     version = headers.get("x-litellm-version")
-    return [Check("gateway", "warn",
-                  f"this looks like a LiteLLM proxy{f' {version}' if version else ''} ({marks[0]}): it retries a failed "
-                  "create upstream on its own unless its config sets router_settings.num_retries: 0 (each retry can "
-                  "be a paid video), and it drops the Idempotency-Key header, so only our own ledger prevents paying "
-                  "twice; see docs/gateways.md")]
+    return [
+        Check(
+            "gateway",
+            "warn",
+            f"this looks like a LiteLLM proxy{f' {version}' if version else ''} ({marks[0]}): it retries a failed "
+            "create upstream on its own unless its config sets router_settings.num_retries: 0 (each retry can "
+            "be a paid video), and it drops the Idempotency-Key header, so only our own ledger prevents paying "
+            "twice; see docs/gateways.md",
+        )
+    ]
 
 
 def _litellm_marks(headers: Mapping[str, str]) -> list[str]:
@@ -117,8 +136,9 @@ def _litellm_marks(headers: Mapping[str, str]) -> list[str]:
 
 
 def _auth_check(base_url: str, timeout_s: float) -> Check:
-    stranger = openai.OpenAI(base_url=base_url, api_key="sk-spendsense-probe-wrong-key", timeout=timeout_s,
-                             max_retries=0)
+    stranger = openai.OpenAI(
+        base_url=base_url, api_key="sk-spendsense-probe-wrong-key", timeout=timeout_s, max_retries=0
+    )
     try:
         stranger.videos.list(limit=1)
     except openai.AuthenticationError:

@@ -62,14 +62,19 @@ def check_caps(session: Session, settings: Settings, now: datetime) -> None:
         FallbackNeeded(kind=FallbackKind.BUDGET): the reservation would take a period over its cap.
     """
     day_start, month_start = period_starts(now)
-    for cap, since, period in ((settings.video_budget_usd_per_day, day_start, "daily"),
-                               (settings.video_budget_usd_per_month, month_start, "monthly")):
+    for cap, since, period in (
+        (settings.video_budget_usd_per_day, day_start, "daily"),
+        (settings.video_budget_usd_per_month, month_start, "monthly"),
+    ):
         if cap is None:
             continue
         spent = _spent_since(session, since)
         if spent > cap + EPSILON_USD:
-            raise FallbackNeeded(f"budget: the {period} video budget of ${cap:.2f} would be exceeded "
-                                 f"(${spent:.2f} with this video); rendered locally instead", kind=FallbackKind.BUDGET)
+            raise FallbackNeeded(
+                f"budget: the {period} video budget of ${cap:.2f} would be exceeded "
+                f"(${spent:.2f} with this video); rendered locally instead",
+                kind=FallbackKind.BUDGET,
+            )
 
 
 def period_starts(now: datetime) -> tuple[datetime, datetime]:
@@ -82,26 +87,37 @@ def spend(settings: Settings) -> Spend:
     now = utcnow()
     day_start, month_start = period_starts(now)
     with session_scope() as session:
-        paid_today = session.scalar(select(func.count()).where(
-            VideoRemoteSubmission.intent_at >= day_start, PAID))
-        reused_today = session.scalar(select(func.count()).where(
-            VideoJob.reused_from_job_id.is_not(None), VideoJob.finished_at >= day_start))
-        return Spend(_spent_since(session, day_start), _spent_since(session, month_start),
-                     settings.video_budget_usd_per_day, settings.video_budget_usd_per_month,
-                     paid_today or 0, reused_today or 0)
+        paid_today = session.scalar(select(func.count()).where(VideoRemoteSubmission.intent_at >= day_start, PAID))
+        reused_today = session.scalar(
+            select(func.count()).where(VideoJob.reused_from_job_id.is_not(None), VideoJob.finished_at >= day_start)
+        )
+        return Spend(
+            _spent_since(session, day_start),
+            _spent_since(session, month_start),
+            settings.video_budget_usd_per_day,
+            settings.video_budget_usd_per_month,
+            paid_today or 0,
+            reused_today or 0,
+        )
 
 
 def render(view: Spend) -> list[str]:
     def cap(value: float | None) -> str:
         return f"of ${value:.2f} cap" if value is not None else "(no cap)"
 
-    return [f"spend today: ${view.today_usd:.2f} {cap(view.per_day_cap)}; {view.paid_today} paid video(s), "
-            f"{view.reused_today} reused at no cost",
-            f"spend this month: ${view.month_usd:.2f} {cap(view.per_month_cap)}"]
+    return [
+        f"spend today: ${view.today_usd:.2f} {cap(view.per_day_cap)}; {view.paid_today} paid video(s), "
+        f"{view.reused_today} reused at no cost",
+        f"spend this month: ${view.month_usd:.2f} {cap(view.per_month_cap)}",
+    ]
 
 
 def _spent_since(session: Session, since: datetime) -> float:
-    return float(session.scalar(select(func.coalesce(func.sum(VideoRemoteSubmission.cost_usd), 0.0))
-                                .where(VideoRemoteSubmission.intent_at >= since, COUNTED)) or 0.0)
-
-
+    return float(
+        session.scalar(
+            select(func.coalesce(func.sum(VideoRemoteSubmission.cost_usd), 0.0)).where(
+                VideoRemoteSubmission.intent_at >= since, COUNTED
+            )
+        )
+        or 0.0
+    )

@@ -34,11 +34,19 @@ def twin_in_flight(session: Session, job_id: str, prompt_hash: str, base_url: st
     return session.scalar(
         select(VideoJob.id)
         .join(VideoRemoteSubmission, VideoRemoteSubmission.job_id == VideoJob.id)
-        .where(VideoJob.prompt_hash == prompt_hash, VideoJob.id != job_id, VideoJob.status.in_(LIVE_STATUSES),
-               VideoJob.fallback_tier.is_(None), VideoJob.twin_job_id.is_(None),
-               VideoRemoteSubmission.base_url == base_url, VideoRemoteSubmission.model == model,
-               or_(VideoRemoteSubmission.confirmed_by.is_(None),
-                   and_(VideoJob.remote_id.is_not(None), VideoRemoteSubmission.remote_id == VideoJob.remote_id)))
+        .where(
+            VideoJob.prompt_hash == prompt_hash,
+            VideoJob.id != job_id,
+            VideoJob.status.in_(LIVE_STATUSES),
+            VideoJob.fallback_tier.is_(None),
+            VideoJob.twin_job_id.is_(None),
+            VideoRemoteSubmission.base_url == base_url,
+            VideoRemoteSubmission.model == model,
+            or_(
+                VideoRemoteSubmission.confirmed_by.is_(None),
+                and_(VideoJob.remote_id.is_not(None), VideoRemoteSubmission.remote_id == VideoJob.remote_id),
+            ),
+        )
         .order_by(VideoRemoteSubmission.intent_at)
         .limit(1)
     )

@@ -34,8 +34,9 @@ class Painter:
         self._draw_takeaway(self._takeaway)
         self._warning_pill = self._pill("⚠ High utilization", L.PILL_WARNING)
         guideline = self.text.guideline_pct
-        self._ok_pill = self._pill(f"✓ At the {guideline} line" if board.figures.falls else f"✓ Under {guideline}",
-                                   L.PILL_OK)
+        self._ok_pill = self._pill(
+            f"✓ At the {guideline} line" if board.figures.falls else f"✓ Under {guideline}", L.PILL_OK
+        )
         self._disclaimer = _disclaimer_lines(self.text.disclaimer)
         self._last: tuple[FrameState, Image.Image] | None = None
 
@@ -102,8 +103,9 @@ class Painter:
         width = words.width + 40
         box = (L.PILL_RIGHT - width, L.PILL_TOP, L.PILL_RIGHT, L.PILL_TOP + L.PILL_HEIGHT)
         patch = self._base.crop(box)
-        ImageDraw.Draw(patch).rounded_rectangle((0, 0, width - 1, L.PILL_HEIGHT - 1), radius=L.PILL_HEIGHT // 2,
-                                                fill=fill)
+        ImageDraw.Draw(patch).rounded_rectangle(
+            (0, 0, width - 1, L.PILL_HEIGHT - 1), radius=L.PILL_HEIGHT // 2, fill=fill
+        )
         words.paste(patch, (20, (L.PILL_HEIGHT - words.height) / 2), L.PILL_INK)
         return box, patch
 
@@ -114,8 +116,9 @@ class Painter:
         legend_x = panel.width - legend.width
         legend.paste(panel, (legend_x, 4), L.INK_SOFT)
         _dashes(ImageDraw.Draw(panel), legend_x - 52, legend_x - 12, 4 + legend.height / 2)
-        sprite("Today", 28).paste(panel, (self._bar_center(0) - sprite("Today", 28).width / 2,
-                                          L.CHART_BOTTOM - L.RIGHT[1] + 8), L.INK_SOFT)
+        sprite("Today", 28).paste(
+            panel, (self._bar_center(0) - sprite("Today", 28).width / 2, L.CHART_BOTTOM - L.RIGHT[1] + 8), L.INK_SOFT
+        )
 
     def _draw_takeaway(self, panel: Image.Image) -> None:
         width = panel.width
@@ -175,8 +178,9 @@ class Painter:
                 continue
             center, y = self._bar_center(index), self._chart_y(value, full) - top
             colour = _mix(L.BG_BOTTOM, color_for(self._bar_pct(value)), opacity)
-            draw.rounded_rectangle((center - L.BAR_WIDTH / 2, y, center + L.BAR_WIDTH / 2, L.CHART_BOTTOM - top),
-                                   radius=10, fill=colour)
+            draw.rounded_rectangle(
+                (center - L.BAR_WIDTH / 2, y, center + L.BAR_WIDTH / 2, L.CHART_BOTTOM - top), radius=10, fill=colour
+            )
             if index in (0, len(state.bars) - 1):
                 words = self.text.chart_start if index == 0 else self.text.chart_goal
                 self._centered(panel, sprite(words, 28), center, y - 38, opacity)
@@ -186,8 +190,10 @@ class Painter:
 
     def _strip(self, image: Image.Image, state: FrameState) -> None:
         x0, y0, x1, y1 = L.STRIP_TEXT_BOX
-        for words, opacity in ((self.text.card_line, state.card_line_opacity),
-                               (self.text.fall_line, state.fall_line_opacity)):
+        for words, opacity in (
+            (self.text.card_line, state.card_line_opacity),
+            (self.text.fall_line, state.fall_line_opacity),
+        ):
             if opacity > 0:
                 line = fitted(words, 32, x1 - x0)
                 line.paste(image, ((L.WIDTH - line.width) / 2, (y0 + y1 - line.height) / 2), L.INK, opacity)

@@ -79,7 +79,9 @@ def check_deliverable(probe: VideoProbe) -> VideoProbe:
     if probe.width < MIN_WIDTH or probe.height < MIN_HEIGHT:
         raise InvalidVideoFile(f"resolution {probe.width}x{probe.height} is under 1280x720")
     if not MIN_DURATION_S <= probe.duration_seconds <= MAX_DURATION_S:
-        raise InvalidVideoFile(f"duration {probe.duration_seconds:g}s is outside {MIN_DURATION_S:g}-{MAX_DURATION_S:g}s")
+        raise InvalidVideoFile(
+            f"duration {probe.duration_seconds:g}s is outside {MIN_DURATION_S:g}-{MAX_DURATION_S:g}s"
+        )
     if probe.frame_count == 0:
         raise InvalidVideoFile("no frame could be decoded")
     return probe

@@ -21,8 +21,12 @@ GREEN = (76, 195, 138)
 #: Meter colour stops, built from the thresholds `meter_colour` names, so every whole percentage is
 #: drawn in the colour the prompt names; the one-point blends only show while the meter moves.
 _COLOR_STOPS = (
-    (0.0, GREEN), (float(GUIDELINE_UTILIZATION_PCT), GREEN), (GUIDELINE_UTILIZATION_PCT + 1.0, YELLOW),
-    (RED_FROM_PCT - 1.0, YELLOW), (float(RED_FROM_PCT), RED), (100.0, RED),
+    (0.0, GREEN),
+    (float(GUIDELINE_UTILIZATION_PCT), GREEN),
+    (GUIDELINE_UTILIZATION_PCT + 1.0, YELLOW),
+    (RED_FROM_PCT - 1.0, YELLOW),
+    (float(RED_FROM_PCT), RED),
+    (100.0, RED),
 )
 #: The shortest fade of any element: 0.25 s is 6 frames at 24 fps.
 MIN_FADE_S = 0.25
@@ -104,8 +108,7 @@ def state_at(board: Storyboard, time_s: float) -> FrameState:
 def poster_state(board: Storyboard) -> FrameState:
     """The poster: the user's starting point (card, balance, meter) beside the takeaway it leads to."""
     opening = state_at(board, 0.0)
-    return replace(opening, chart_opacity=0.0, takeaway_opacity=1.0, card_line_opacity=0.0,
-                   disclaimer_opacity=1.0)
+    return replace(opening, chart_opacity=0.0, takeaway_opacity=1.0, card_line_opacity=0.0, disclaimer_opacity=1.0)
 
 
 def bar_values(board: Storyboard) -> tuple[float, ...]:
@@ -133,8 +136,10 @@ def _bars(board: Storyboard, progress: float) -> tuple[tuple[float, float], ...]
     """Bar 0 stands from the start; each later bar fades in as the fall passes its step."""
     values = bar_values(board)
     step = 1 / max(len(values) - 1, 1)
-    return tuple((value, 1.0 if index == 0 else _clamp((progress - (index - 1) * step) / step))
-                 for index, value in enumerate(values))
+    return tuple(
+        (value, 1.0 if index == 0 else _clamp((progress - (index - 1) * step) / step))
+        for index, value in enumerate(values)
+    )
 
 
 def _ramp(time_s: float, start_s: float, end_s: float) -> float:

@@ -35,24 +35,39 @@ def store_file(source: Path, store: ObjectStore) -> str:
 
 def get_store(settings: Settings) -> ObjectStore:
     """The configured backend (one per configuration and process: an S3 client is worth keeping)."""
-    return _store(settings.video_storage_url, settings.video_storage_dir, settings.video_public_base_url,
-                  settings.video_url_ttl_s, settings.video_s3_presign_endpoint_url)
+    return _store(
+        settings.video_storage_url,
+        settings.video_storage_dir,
+        settings.video_public_base_url,
+        settings.video_url_ttl_s,
+        settings.video_s3_presign_endpoint_url,
+    )
 
 
 @lru_cache(maxsize=8)
-def _store(storage_url: str, storage_dir: Path, public_base_url: str, url_ttl_s: int,
-           presign_endpoint_url: str) -> ObjectStore:
+def _store(
+    storage_url: str, storage_dir: Path, public_base_url: str, url_ttl_s: int, presign_endpoint_url: str
+) -> ObjectStore:
     if storage_url.startswith("s3://"):
         from worker.storage.s3 import S3Store
 
-        return S3Store.from_url(storage_url, public_base_url=public_base_url, url_ttl_s=url_ttl_s,
-                                presign_endpoint_url=presign_endpoint_url)
+        return S3Store.from_url(
+            storage_url, public_base_url=public_base_url, url_ttl_s=url_ttl_s, presign_endpoint_url=presign_endpoint_url
+        )
     from worker.storage.files import FileStore
 
     return FileStore(storage_dir, public_base_url=public_base_url)
 
 
 __all__ = [
-    "SCRATCH_PREFIX", "MintedUrl", "ObjectStore", "file_sha256", "get_store", "object_key",
-    "remove_abandoned_scratch", "safe_filename", "scratch_directory", "store_file",
+    "SCRATCH_PREFIX",
+    "MintedUrl",
+    "ObjectStore",
+    "file_sha256",
+    "get_store",
+    "object_key",
+    "remove_abandoned_scratch",
+    "safe_filename",
+    "scratch_directory",
+    "store_file",
 ]

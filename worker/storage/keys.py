@@ -30,4 +30,4 @@ def key_sha256(key: str) -> str:
 
 
 def content_type(key: str) -> str:
-    return CONTENT_TYPES[key[key.rindex("."):]]
+    return CONTENT_TYPES[key[key.rindex(".") :]]

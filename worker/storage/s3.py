@@ -29,15 +29,24 @@ from worker.storage.base import MintedUrl
 from worker.storage.keys import CACHE_CONTROL, content_type
 
 #: Short timeouts and one SDK retry: Celery's retry (with backoff) is the real one.
-_CLIENT_CONFIG = Config(connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"},
-                        signature_version="s3v4")
+_CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=30, retries={"max_attempts": 2, "mode": "standard"}, signature_version="s3v4"
+)
 #: Presigning needs a region; S3-compatible stores accept this one.
 DEFAULT_REGION = "us-east-1"
 
 
 class S3Store:
-    def __init__(self, bucket: str, prefix: str = "", *, public_base_url: str = "", url_ttl_s: int = 604_800,
-                 presign_endpoint_url: str = "", client=None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        public_base_url: str = "",
+        url_ttl_s: int = 604_800,
+        presign_endpoint_url: str = "",
+        client=None,
+    ) -> None:
         self.bucket, self.prefix = bucket, prefix.strip("/")
         self.public_base_url, self.url_ttl_s = public_base_url, url_ttl_s
         self.presign_endpoint_url = presign_endpoint_url
@@ -64,8 +73,9 @@ class S3Store:
         if not self.presign_endpoint_url:
             return self.client
         if self._presigner is None:
-            self._presigner = boto3.client("s3", region_name=_region(), config=_CLIENT_CONFIG,
-                                           endpoint_url=self.presign_endpoint_url)
+            self._presigner = boto3.client(
+                "s3", region_name=_region(), config=_CLIENT_CONFIG, endpoint_url=self.presign_endpoint_url
+            )
         return self._presigner
 
     def object_name(self, key: str) -> str:
@@ -78,8 +88,13 @@ class S3Store:
                 return  # a re-delivered job: the object is there already
             with source.open("rb") as body:
                 self.client.put_object(
-                    Bucket=self.bucket, Key=name, Body=body, ContentType=content_type(key),
-                    CacheControl=CACHE_CONTROL, Metadata={"sha256": sha256}, ContentMD5=_md5_base64(source),
+                    Bucket=self.bucket,
+                    Key=name,
+                    Body=body,
+                    ContentType=content_type(key),
+                    CacheControl=CACHE_CONTROL,
+                    Metadata={"sha256": sha256},
+                    ContentMD5=_md5_base64(source),
                 )
             if not self._verified(name, size, sha256):
                 raise StorageUnavailable(f"object {key} did not verify after upload")
@@ -90,8 +105,9 @@ class S3Store:
         name = self.object_name(key)
         if self.public_base_url:
             return MintedUrl(f"{self.public_base_url}/{name}")
-        url = self.presigner.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": name},
-                                                 ExpiresIn=self.url_ttl_s)
+        url = self.presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": name}, ExpiresIn=self.url_ttl_s
+        )
         return MintedUrl(url, utcnow() + timedelta(seconds=self.url_ttl_s))
 
     def _verified(self, name: str, size: int, sha256: str) -> bool:

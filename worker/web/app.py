@@ -23,7 +23,13 @@ def create_app(settings: Settings) -> Starlette:
     if local_media:
         routes.append(Route("/{shard}/{name}", stored_object(settings.video_storage_dir), methods=["GET", "HEAD"]))
     origins = [origin.strip() for origin in settings.video_cors_origins.split(",") if origin.strip()]
-    middleware = [Middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "HEAD"],
-                             allow_headers=["Range"], expose_headers=["Content-Range", "Content-Length",
-                                                                      "Accept-Ranges", "ETag"])]
+    middleware = [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "HEAD"],
+            allow_headers=["Range"],
+            expose_headers=["Content-Range", "Content-Length", "Accept-Ranges", "ETag"],
+        )
+    ]
     return Starlette(routes=routes, middleware=middleware)

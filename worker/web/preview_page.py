@@ -53,11 +53,19 @@ def preview_page(settings: Settings, *, local_media: bool):
         page = max(_int(request.query_params.get("page"), 1), 1)
         cards, total = user_cards(page, local_media=local_media)
         pages = max(-(-total // PAGE_SIZE), 1)
-        response = _TEMPLATES.TemplateResponse(request, "preview.html", {
-            "cards": cards, "page": page, "pages": pages, "total": total,
-        })
-        response.headers.update({"cache-control": "no-store", "referrer-policy": "no-referrer",
-                                 "x-content-type-options": "nosniff"})
+        response = _TEMPLATES.TemplateResponse(
+            request,
+            "preview.html",
+            {
+                "cards": cards,
+                "page": page,
+                "pages": pages,
+                "total": total,
+            },
+        )
+        response.headers.update(
+            {"cache-control": "no-store", "referrer-policy": "no-referrer", "x-content-type-options": "nosniff"}
+        )
         return response
 
     return endpoint
@@ -67,17 +75,31 @@ def user_cards(page: int, *, local_media: bool) -> tuple[list[UserCard], int]:
     newest = func.max(VideoJob.created_at)
     with session_scope() as session:
         total = session.scalar(select(func.count(func.distinct(VideoJob.user_id)))) or 0
-        users = list(session.scalars(select(VideoJob.user_id).group_by(VideoJob.user_id)
-                                     .order_by(newest.desc(), VideoJob.user_id)
-                                     .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+        users = list(
+            session.scalars(
+                select(VideoJob.user_id)
+                .group_by(VideoJob.user_id)
+                .order_by(newest.desc(), VideoJob.user_id)
+                .limit(PAGE_SIZE)
+                .offset((page - 1) * PAGE_SIZE)
+            )
+        )
     cards = []
     for user_id in users:
         events = reader.user_events(user_id)
         job = max((job for _, job in events), key=lambda j: j.created_at)
         urls = _local_urls(job) if local_media else job_urls(job)
-        log = [{"at": event.created_at.strftime("%Y-%m-%d %H:%M:%S"), "event": event.event,
-                "status": event.status, "attempt": event.attempt, "error": event.error_type,
-                "tier": (event.detail or {}).get("tier")} for event, _ in reversed(events[-LOG_ENTRIES:])]
+        log = [
+            {
+                "at": event.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "event": event.event,
+                "status": event.status,
+                "attempt": event.attempt,
+                "error": event.error_type,
+                "tier": (event.detail or {}).get("tier"),
+            }
+            for event, _ in reversed(events[-LOG_ENTRIES:])
+        ]
         cards.append(UserCard(user_id, job, urls, _figures(job), log))
     return cards, total
 
@@ -90,8 +112,12 @@ def _figures(job: VideoJob) -> dict[str, str]:
     shown = {"utilization": percent_label(figures.start_utilization_pct)}
     if figures.card is not None:
         card = figures.card
-        shown.update(card=f"•••• {card.mask}" if card.mask else "mask not shown", balance=card.money(card.balance),
-                     limit=card.money(card.limit), **{"pay down": card.money(card.pay_down)})
+        shown.update(
+            card=f"•••• {card.mask}" if card.mask else "mask not shown",
+            balance=card.money(card.balance),
+            limit=card.money(card.limit),
+            **{"pay down": card.money(card.pay_down)},
+        )
     if (job.input or {}).get("card_note"):
         shown["note"] = job.input["card_note"]
     return shown
@@ -100,6 +126,7 @@ def _figures(job: VideoJob) -> dict[str, str]:
 def _local_urls(job: VideoJob) -> JobUrls:
     def local(key: str | None) -> str | None:
         return f"/{key}" if key else None
+
     return JobUrls(local(job.video_key), local(job.poster_key), local(job.captions_key), None)
 
 
@@ -109,8 +136,9 @@ def _refuse(request: Request, settings: Settings) -> Response | None:
     expected = base64.b64encode(settings.video_preview_auth.get_secret_value().encode()).decode()
     given = request.headers.get("authorization", "").removeprefix("Basic ").strip()
     if not secrets.compare_digest(given.encode(), expected.encode()):
-        return PlainTextResponse("sign in", status_code=401,
-                                 headers={"www-authenticate": 'Basic realm="SpendSense videos", charset="UTF-8"'})
+        return PlainTextResponse(
+            "sign in", status_code=401, headers={"www-authenticate": 'Basic realm="SpendSense videos", charset="UTF-8"'}
+        )
     return None
 
 
