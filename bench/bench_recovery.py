@@ -132,7 +132,7 @@ def pool_process_killed(topology) -> tuple[str, str]:
     topology.wait_for_log("worker", " ready.")
     [job_id] = enqueue("pool", 1)
     wait_until(lambda: status(job_id) == "running")
-    [pool_process] = Path(f"/proc/{worker.pid}/task/{worker.pid}/children").read_text().split()
+    [pool_process] = Path(f"/proc/{worker.process.pid}/task/{worker.process.pid}/children").read_text().split()
     os.kill(int(pool_process), signal.SIGKILL)
     killed = time.monotonic()
     restarted = wait_until(lambda: [e.event for e in events(job_id)].count("started") >= 2)

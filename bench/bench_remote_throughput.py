@@ -115,10 +115,7 @@ def run(args, label: str, fake) -> None:
     log_path = Path(settings.video_storage_dir).parent / "worker.log"
     worker = WorkerProcess(dict(os.environ), log_path, concurrency=args.worker_processes, name="bench").start()
     try:
-        while " ready." not in worker.log_text():
-            if worker.process.poll() is not None:
-                raise SystemExit(f"the worker exited:\n{worker.log_text()[-2000:]}")
-            time.sleep(0.05)
+        worker.wait_for_log(" ready.")
         started = time.monotonic()
         states = wait_until(lambda: all_finished(job_ids), timeout_s=3600, interval_s=0.25, what="every job finished")
         makespan_s = time.monotonic() - started

@@ -22,6 +22,8 @@ from typing import Any
 
 import websocket
 
+from tests.helpers import wait_until
+
 FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -86,14 +88,7 @@ class Browser:
         return result.get("result", {}).get("value")
 
     def wait_for(self, expression: str, timeout_s: float = 30) -> Any:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            value = self.evaluate(expression)
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise AssertionError(f"not true after {timeout_s}s: {expression}")
-            time.sleep(0.2)
+        return wait_until(lambda: self.evaluate(expression), timeout_s, interval_s=0.2, what=expression)
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -237,6 +237,27 @@ def fake():
     yield server
     server.stop()
     VideosApi.shared.cache_clear()  # its kept-alive connections must not reach a later fake on this port
+
+
+#: Remote tests run with short request timeouts (faults show at once) and a short task limit.
+REMOTE_TEST_LIMITS = {"VIDEO_API_TIMEOUT_S": "2", "VIDEO_TASK_TIME_LIMIT_S": "60"}
+
+
+@pytest.fixture
+def remote_env(fake, monkeypatch) -> Iterator[Callable[..., dict[str, str]]]:
+    """`remote_env(**overrides)` points this test, and the workers it starts, at the fake Videos API
+    server (VIDEO_PROVIDER=openai, REMOTE_TEST_LIMITS, then `overrides`): it sets the variables,
+    reloads the settings (`get_settings()` is then theirs) and returns the variables it set."""
+
+    def apply(**overrides: str) -> dict[str, str]:
+        env = fake.client_env(**{**REMOTE_TEST_LIMITS, **overrides})
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        reload_settings()
+        return env
+
+    yield apply
+    get_settings.cache_clear()
 
 
 #: The moto server behind each `s3` endpoint, so a test can stop and restart it.

@@ -11,9 +11,10 @@ import fcntl
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.helpers import wait_until
 
 #: The newest release that installs here; pinned, since the quirks docs/gateways.md lists are its own.
 LITELLM_VERSION = "1.108.7"
@@ -79,15 +80,16 @@ class LiteLLMProxy:
         )
 
     def wait_until_ready(self, timeout_s: float = 120) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError("the LiteLLM proxy exited:\n" + self.log.read_text()[-3000:])
             try:
                 with urllib.request.urlopen(self.base_url.removesuffix("/v1") + "/health/liveliness", timeout=2):
-                    return
+                    return True
             except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the LiteLLM proxy did not start:\n" + self.log.read_text()[-3000:]) from None
-                time.sleep(0.5)
+                return False
+
+        wait_until(answers, timeout_s, interval_s=0.5, what="the LiteLLM proxy answers")
 
     def stop(self) -> None:
         self.process.terminate()

@@ -19,17 +19,14 @@ from tests.helpers import enqueue_one, wait_for_terminal
 from tests.storyboards import card_context
 from worker.remote.breaker import open_breakers
 from worker.render.probe import check_deliverable, probe_video
-from worker.settings import reload_settings
+from worker.settings import get_settings, reload_settings
 
 
 @pytest.fixture
-def remote(fake, monkeypatch, sqlite_configured):
+def remote(remote_env, sqlite_configured):
     """VIDEO_PROVIDER=openai pointed at the fake server."""
-    for key, value in fake.client_env(
-        VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60", VIDEO_COST_PER_SECOND_USD="0.10"
-    ).items():
-        monkeypatch.setenv(key, value)
-    return reload_settings()
+    remote_env(VIDEO_COST_PER_SECOND_USD="0.10")
+    return get_settings()
 
 
 def detail(job_id: str, event: str) -> dict:

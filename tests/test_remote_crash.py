@@ -16,7 +16,7 @@ from tests.fake_videos_api import API_KEY, Fault
 from tests.helpers import database_dump, wait_for_terminal
 from worker.celery_app import app
 from worker.remote import ledger
-from worker.settings import reload_settings
+from worker.settings import get_settings
 from worker.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.slow
@@ -26,15 +26,11 @@ TASK_TIME_LIMIT_S = 12
 
 
 def test_killed_between_create_and_save_the_job_is_looked_up_not_paid_again(
-    sqlite_configured, embedded_broker, fake, monkeypatch, tmp_path
+    sqlite_configured, embedded_broker, fake, remote_env, tmp_path
 ):
-    remote_env = fake.client_env(
-        VIDEO_API_TIMEOUT_S="3", VIDEO_TASK_TIME_LIMIT_S=str(TASK_TIME_LIMIT_S), VIDEO_GENERATION_ENABLED="true"
-    )
-    for key, value in remote_env.items():
-        monkeypatch.setenv(key, value)
-    settings = reload_settings()
-    env = worker_env(tmp_path, settings, embedded_broker, **remote_env)
+    remote_env(VIDEO_API_TIMEOUT_S="3", VIDEO_TASK_TIME_LIMIT_S=str(TASK_TIME_LIMIT_S))
+    settings = get_settings()
+    env = worker_env(tmp_path, settings, embedded_broker)
     # The server creates the job, then takes 30 s to answer: the worker is killed in between.
     fake.inject(Fault("POST", r"^/v1/videos$", "hang_after_create", seconds=30))
 

@@ -17,18 +17,17 @@ from tests.factories import load_job
 from tests.helpers import enqueue_one, wait_for_terminal
 from worker.remote.probe import probe_server
 from worker.render.stills import is_image, still_from_video
-from worker.settings import reload_settings
+from worker.settings import get_settings
 
 #: The length of a video id as LiteLLM's proxy hands it out (base64 of provider, model, id, deployment).
 LITELLM_ID_LENGTH = 234
 
 
 @pytest.fixture
-def gateway(fake, monkeypatch, configured):
+def gateway(remote_env, configured):
     """VIDEO_PROVIDER=openai pointed at the fake server, on SQLite and on PostgreSQL."""
-    for key, value in fake.client_env(VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60").items():
-        monkeypatch.setenv(key, value)
-    return reload_settings()
+    remote_env()
+    return get_settings()
 
 
 def stored(url: str) -> Path:

@@ -20,27 +20,26 @@ from worker.settings import SettingsError, get_settings, reload_settings
 
 
 @pytest.fixture
-def remote_env(monkeypatch, fake):
-    def apply(**overrides: str):
-        env = fake.client_env(**overrides)
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        return reload_settings()
+def remote_settings(remote_env):
+    """`remote_settings(**overrides)`: the settings of the remote provider pointed at the fake server."""
 
-    yield apply
-    get_settings.cache_clear()
+    def apply(**overrides: str):
+        remote_env(**overrides)
+        return get_settings()
+
+    return apply
 
 
 @pytest.mark.parametrize("missing", ["VIDEO_API_BASE_URL", "VIDEO_MODEL"])
-def test_openai_provider_without_its_settings_fails_fast(remote_env, monkeypatch, missing):
-    remote_env()
+def test_openai_provider_without_its_settings_fails_fast(remote_settings, monkeypatch, missing):
+    remote_settings()
     monkeypatch.delenv(missing)
     with pytest.raises(SettingsError, match=f"VIDEO_PROVIDER=openai needs {missing}"):
         reload_settings()
 
 
-def test_api_key_falls_back_to_sora_then_openai_key_and_never_prints(remote_env, monkeypatch):
-    remote_env()
+def test_api_key_falls_back_to_sora_then_openai_key_and_never_prints(remote_settings, monkeypatch):
+    remote_settings()
     monkeypatch.delenv("VIDEO_API_KEY")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-openai")
     assert reload_settings().video_api_key.get_secret_value() == "sk-from-openai"
@@ -54,11 +53,11 @@ def test_api_key_falls_back_to_sora_then_openai_key_and_never_prints(remote_env,
         reload_settings()
 
 
-def test_small_sizes_and_long_timeouts_are_refused(remote_env):
+def test_small_sizes_and_long_timeouts_are_refused(remote_settings):
     with pytest.raises(SettingsError, match="under 1280x720"):
-        remote_env(VIDEO_SIZE="854x480")
+        remote_settings(VIDEO_SIZE="854x480")
     with pytest.raises(SettingsError, match="VIDEO_API_TIMEOUT_S"):
-        remote_env(VIDEO_SIZE="1920x1080", VIDEO_API_TIMEOUT_S="300")
+        remote_settings(VIDEO_SIZE="1920x1080", VIDEO_API_TIMEOUT_S="300")
 
 
 def test_sunset_registry_knows_sora_and_its_snapshots():
@@ -70,23 +69,23 @@ def test_sunset_registry_knows_sora_and_its_snapshots():
     assert "shut down" in sunset_message(" Sora-2 ", today=date(2026, 9, 24)), "as sloppily typed in an env file"
 
 
-def test_probe_passes_a_conforming_server(remote_env):
-    checks = probe_server(remote_env())
+def test_probe_passes_a_conforming_server(remote_settings):
+    checks = probe_server(remote_settings())
     assert [c.verdict for c in checks] == ["ok", "ok", "ok", "ok"], checks
 
 
-def test_probe_explains_a_wrong_base_url_a_bad_key_and_a_dead_model(remote_env, fake):
-    wrong_path = probe_server(remote_env(VIDEO_API_BASE_URL=fake.base_url.removesuffix("/v1")))
+def test_probe_explains_a_wrong_base_url_a_bad_key_and_a_dead_model(remote_settings, fake):
+    wrong_path = probe_server(remote_settings(VIDEO_API_BASE_URL=fake.base_url.removesuffix("/v1")))
     assert any(c.verdict == "fail" and "usually ends in /v1" in c.detail for c in wrong_path)
-    bad_key = probe_server(remote_env(VIDEO_API_KEY="sk-nope"))
+    bad_key = probe_server(remote_settings(VIDEO_API_KEY="sk-nope"))
     assert any(c.verdict == "fail" and "rejected VIDEO_API_KEY" in c.detail for c in bad_key)
-    dead = probe_server(remote_env(VIDEO_MODEL="sora-2"))
+    dead = probe_server(remote_settings(VIDEO_MODEL="sora-2"))
     assert dead[0].verdict == "fail" and "no successor" in dead[0].detail
     assert fake.jobs_created == 0 and sum(fake.create_calls.values()) == 0, "probing never pays"
 
 
-def test_probe_warns_about_a_server_that_takes_any_key(remote_env, fake):
-    settings = remote_env()
+def test_probe_warns_about_a_server_that_takes_any_key(remote_settings, fake):
+    settings = remote_settings()
     fake.api_key = None  # an open server
     checks = probe_server(settings)
     assert [c.verdict for c in checks] == ["ok", "ok", "ok", "warn"]

@@ -21,25 +21,22 @@ from worker.db.models import SubmissionOutcome
 from worker.errors import FallbackKind, FallbackNeeded
 from worker.remote import ledger
 from worker.remote.spending import spend
-from worker.settings import SettingsError, reload_settings
+from worker.settings import SettingsError, get_settings, reload_settings
 from worker.traces import trace_path
 
 PRICE_PER_SECOND, SECONDS = 0.10, 8
 PRICE = PRICE_PER_SECOND * SECONDS  # one 8-second video
 
 
-def remote_env(fake, **caps: str) -> dict[str, str]:
-    return fake.client_env(
-        VIDEO_API_TIMEOUT_S="2", VIDEO_TASK_TIME_LIMIT_S="60", VIDEO_COST_PER_SECOND_USD=str(PRICE_PER_SECOND), **caps
-    )
+#: The price the spending tests run with.
+PRICED = {"VIDEO_COST_PER_SECOND_USD": str(PRICE_PER_SECOND)}
 
 
 @pytest.fixture
-def capped(configured, fake, monkeypatch):
+def capped(configured, remote_env):
     """The remote provider with a daily cap of exactly ten videos, on SQLite and PostgreSQL."""
-    for key, value in remote_env(fake, VIDEO_BUDGET_USD_PER_DAY=f"{10 * PRICE:.2f}").items():
-        monkeypatch.setenv(key, value)
-    return reload_settings()
+    remote_env(**PRICED, VIDEO_BUDGET_USD_PER_DAY=f"{10 * PRICE:.2f}")
+    return get_settings()
 
 
 def reserve(job_id: str, settings) -> str:

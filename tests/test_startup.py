@@ -153,7 +153,6 @@ def test_a_worker_whose_broker_does_not_answer_stops_within_the_timeout(tmp_path
 
 
 def test_the_worker_banner_shows_the_settings_it_resolved(tmp_path):
-    from tests.helpers import wait_until
     from worker.worker_process import WorkerProcess
 
     assert run(["-m", "worker.cli", "migrate"], tmp_path, "sqlite:///jobs.sqlite").returncode == 0
@@ -164,7 +163,7 @@ def test_the_worker_banner_shows_the_settings_it_resolved(tmp_path):
         "CELERY_BROKER_URL": f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}",
     }
     with WorkerProcess(env, tmp_path / "worker.log", concurrency=1, cwd=tmp_path) as worker:
-        wait_until(lambda: " ready." in worker.log_text(), timeout_s=60)
+        worker.wait_for_log(" ready.")
     shown = settings_lines(worker.log_text())
     assert shown["database"].endswith(f"(the file {tmp_path / 'jobs.sqlite'})")
     assert shown["storage"] == f"VIDEO_STORAGE_DIR={tmp_path / 'videos'}"

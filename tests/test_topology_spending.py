@@ -12,19 +12,15 @@ import pytest
 from engine_hooks import enqueue_videos
 from tests.factories import load_job
 from tests.helpers import wait_for_terminal
-from tests.test_spending import PRICE, remote_env
+from tests.test_spending import PRICE, PRICED
 from worker.remote.spending import spend
 from worker.settings import reload_settings
 
 pytestmark = pytest.mark.slow
 
 
-def start_two_workers(topology, fake, monkeypatch, **settings: str) -> None:
-    env = remote_env(fake, VIDEO_POLL_DEADLINE_S="600", **settings)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    reload_settings()
-    topology.env.update(env)
+def start_two_workers(topology, remote_env, **settings: str) -> None:
+    topology.env.update(remote_env(**PRICED, VIDEO_POLL_DEADLINE_S="600", **settings))
     topology.start("worker")
     topology.start("worker", label="worker2")
 
@@ -35,8 +31,8 @@ def enqueue(user_number: int, utilization: float) -> str:
     return job_id
 
 
-def test_a_daily_cap_of_ten_videos_holds_across_two_workers(topology, fake, monkeypatch):
-    start_two_workers(topology, fake, monkeypatch, VIDEO_BUDGET_USD_PER_DAY=f"{10 * PRICE:.2f}")
+def test_a_daily_cap_of_ten_videos_holds_across_two_workers(topology, fake, remote_env):
+    start_two_workers(topology, remote_env, VIDEO_BUDGET_USD_PER_DAY=f"{10 * PRICE:.2f}")
     jobs = [enqueue(n, 31.0 + n) for n in range(60)]  # sixty different videos
     assert [wait_for_terminal(job_id, timeout_s=300) for job_id in jobs] == ["completed"] * 60
     rows = [load_job(job_id) for job_id in jobs]
@@ -49,8 +45,8 @@ def test_a_daily_cap_of_ten_videos_holds_across_two_workers(topology, fake, monk
     assert sum(row.estimated_cost_usd for row in paid) == pytest.approx(10 * PRICE)
 
 
-def test_two_hundred_jobs_of_twenty_figures_make_twenty_paid_videos(topology, fake, monkeypatch):
-    start_two_workers(topology, fake, monkeypatch)
+def test_two_hundred_jobs_of_twenty_figures_make_twenty_paid_videos(topology, fake, remote_env):
+    start_two_workers(topology, remote_env)
     figures = [40.0 + 2 * n for n in range(20)]
     jobs = [enqueue(n, figures[n % 20]) for n in range(200)]  # queued together, before any finishes
     assert [wait_for_terminal(job_id, timeout_s=300) for job_id in jobs] == ["completed"] * 200

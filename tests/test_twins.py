@@ -11,7 +11,7 @@ import pytest
 
 from tests.factories import events, load_job, queued_job
 from tests.helpers import enqueue_one, wait_for_terminal
-from tests.test_spending import remote_env
+from tests.test_spending import PRICED
 from worker.db.models import JobStatus, SubmissionOutcome
 from worker.db.session import session_scope
 from worker.jobs.recorder import record_fallback
@@ -19,14 +19,13 @@ from worker.providers.base import SharedVideo
 from worker.remote import ledger
 from worker.remote.api import RemoteVideo
 from worker.remote.twins import TwinInFlight
-from worker.settings import reload_settings
+from worker.settings import get_settings
 
 
 @pytest.fixture
-def remote(configured, fake, monkeypatch):
-    for key, value in remote_env(fake).items():
-        monkeypatch.setenv(key, value)
-    return reload_settings()
+def remote(configured, remote_env):
+    remote_env(**PRICED)
+    return get_settings()
 
 
 def twins(count: int, utilization: float = 73.0) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 from engine_hooks import enqueue_videos
 from tests.conftest import configure, worker_env
 from tests.factories import load_job
-from tests.helpers import trace_when_done, wait_for_terminal
+from tests.helpers import trace_when_done, wait_for_terminal, wait_until
 from worker.render.probe import check_deliverable, probe_video
 from worker.worker_process import WorkerProcess
 
@@ -95,16 +95,11 @@ def test_a_killed_pool_process_is_recorded_and_its_job_restarts_at_once(postgres
         worker_env(tmp_path, postgres_configured, redis_broker), tmp_path / "worker.log", concurrency=1
     )
     with worker:
-        deadline = time.monotonic() + 60
-        while " ready." not in worker.log_text():
-            assert time.monotonic() < deadline, worker.log_text()[-3000:]
-            time.sleep(0.1)
+        worker.wait_for_log(" ready.")
         [job_id] = enqueue_videos(
             "user_0001", "High Utilization", [{"topic": "credit_utilization"}], {"credit_max_util_pct": 73.0}
         )
-        while load_job(job_id).status != "running":
-            assert time.monotonic() < deadline, worker.log_text()[-3000:]
-            time.sleep(0.01)
+        wait_until(lambda: load_job(job_id).status == "running", 60, interval_s=0.01, what="the job is running")
         [pool_process] = _pool_children(worker.process.pid)
         os.kill(pool_process, signal.SIGKILL)
         killed_at = time.monotonic()

@@ -57,6 +57,7 @@ def _refuse_to_start_unless_ready(instance=None, options=None, **_kwargs) -> Non
     if not (options or {}).get("wait_for_broker"):
         _check_broker(instance.app if instance is not None else None, settings)
     if settings.uses_remote_provider:
+        import worker.providers.remote  # noqa: F401  (the SDK, loaded once here: pool processes fork with it)
         from worker.remote.sunsets import sunset_message
 
         if message := sunset_message(settings.video_model):
