@@ -23,9 +23,10 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -n 4 --dist worksteal -v
 
-# Lint (ruff) and type-check (mypy, configured in pyproject.toml); CI runs it before the tests.
+# Lint and format check (ruff) and type check (mypy), configured in pyproject.toml; CI runs it first.
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: install

@@ -14,23 +14,19 @@ finished twin does the slower path read them.
 
 from __future__ import annotations
 
-import typing
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Insert, Table, bindparam, cast, exists, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from engine_hooks.inputs import JobSpec
 from worker.db.models import JobEvent, JobStatus, VideoJob, VideoJobEvent, utcnow
-from worker.db.session import autocommit_session, get_engine, session_scope
-from worker.jobs import reader, recorder
-from worker.jobs.reuse import REUSABLE, finished_twin, reuse_at_enqueue
+from worker.db.session import autocommit_session, session_scope
+from worker.jobs import new_jobs, reader, recorder
+from worker.jobs.reuse import finished_twin, reuse_at_enqueue
 from worker.messages import publish_job
 from worker.storage.urls import job_urls
 from worker.traces import engine_status, video_metadata
@@ -82,7 +78,7 @@ def rehearse(spec: JobSpec) -> None:
     """Run a new job's insert and a log read for `spec`, then roll both back: nothing is written, and
     the first real request finds its statements compiled (for `engine_hooks.warm_up`)."""
     with session_scope() as session:
-        _insert(session, _new_row_values(spec))
+        new_jobs.insert(session, _new_row_values(spec))
         reader.user_events(spec.user_id, session)
         session.rollback()
     with autocommit_session() as session:
@@ -99,7 +95,7 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
     """
     if not _seen_here(spec.idempotency_key):
         values = _new_row_values(spec)
-        earlier_jobs = _insert_if_new(values)
+        earlier_jobs = new_jobs.insert_if_new(values)
         if earlier_jobs is not None:
             job = VideoJob(**values)
             queued = VideoJobEvent(job_id=job.id, created_at=job.created_at, **recorder.QUEUED_EVENT)
@@ -166,37 +162,6 @@ def _new_row_values(spec: JobSpec) -> dict[str, Any]:
     )
 
 
-def _insert_if_new(values: dict[str, Any]) -> int | None:
-    """Write the job and its `queued` event unless this request's job or a finished twin exists.
-
-    On PostgreSQL that is one statement, sent on its own (one round trip, no BEGIN or COMMIT);
-    SQLite takes a short transaction. Returns None when nothing was written, else how many other
-    jobs the user has.
-    """
-    if get_engine().dialect.name == "postgresql":
-        with autocommit_session() as session:
-            return _insert(session, values)
-    with session_scope() as session:
-        return _insert(session, values)
-
-
-def _insert(session: Session, values: dict[str, Any]) -> int | None:
-    dialect = session.get_bind().dialect.name
-    statement, with_event = _insert_statement(dialect, tuple(values))
-    row = session.execute(statement, values).first()
-    if row is None:
-        return None
-    if with_event:
-        return row.earlier_jobs
-    session.execute(
-        insert(typing.cast(Table, VideoJobEvent.__table__)),
-        {**recorder.QUEUED_EVENT, "job_id": values["id"], "created_at": values["created_at"]},
-    )
-    earlier_jobs = session.scalar(select(func.count()).where(VideoJob.user_id == values["user_id"]))
-    assert earlier_jobs is not None  # count() always answers one row
-    return earlier_jobs - 1
-
-
 def _seen_here(idempotency_key: str) -> bool:
     """True if this process asked for this job before; remembers the key either way (bounded)."""
     if idempotency_key in _SEEN:
@@ -215,49 +180,6 @@ def forget_seen_requests() -> None:
 #: Idempotency keys this process has enqueued (a repeat call goes straight to the lookup).
 _SEEN: set[str] = set()
 _SEEN_LIMIT = 100_000
-
-
-@lru_cache(maxsize=4)
-def _insert_statement(dialect: str, columns: tuple[str, ...]) -> tuple[Insert, bool]:
-    """`INSERT … SELECT … WHERE NOT EXISTS (twin) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id`.
-
-    The same request already queued, or an identical video already made, inserts nothing (and
-    the caller takes the slower path). On PostgreSQL a writable CTE adds the `queued` event in
-    the same statement and counts the user's earlier jobs (the second value returned is True);
-    SQLite has none, so the caller does both in the same transaction. Built once per process:
-    only the parameters change.
-    """
-    # Declared as FromClause by DeclarativeBase; a declarative class's __table__ is always a Table.
-    jobs, events = typing.cast(Table, VideoJob.__table__), typing.cast(Table, VideoJobEvent.__table__)
-    on_postgresql = dialect == "postgresql"
-
-    def param(column):  # PostgreSQL infers no type for a bare parameter in a SELECT list
-        bound = bindparam(column.name, type_=column.type)
-        return cast(bound, column.type) if on_postgresql else bound
-
-    no_twin = ~exists().where(jobs.c.prompt_hash == bindparam("prompt_hash"), REUSABLE)
-    new_job = (
-        (postgresql.insert if on_postgresql else sqlite.insert)(jobs)
-        .from_select(list(columns), select(*(param(jobs.c[name]) for name in columns)).where(no_twin))
-        .on_conflict_do_nothing(index_elements=[jobs.c.idempotency_key])
-        .returning(jobs.c.id)
-    )
-    if not on_postgresql:
-        return new_job, False
-    inserted = new_job.cte("new_job")
-    # Sees the table as it was before this statement, so the new job is not counted.
-    earlier_jobs = select(func.count()).where(jobs.c.user_id == bindparam("user_id")).scalar_subquery()
-    event_values = [literal(value, events.c[name].type) for name, value in recorder.QUEUED_EVENT.items()]
-    with_event = (
-        insert(events)
-        .from_select(
-            ["job_id", *recorder.QUEUED_EVENT, "created_at"],
-            select(inserted.c.id, *event_values, cast(bindparam("created_at"), events.c.created_at.type)),
-        )
-        .returning(events.c.job_id, earlier_jobs.label("earlier_jobs"))
-        .add_cte(inserted)
-    )
-    return with_event, True
 
 
 def _publish(job: VideoJob) -> None:

@@ -2,8 +2,8 @@
 re-queueing, and the events other layers record (remote submissions, lost messages).
 
 Only this module writes `video_jobs.status` or appends to `video_job_events`, with one exception
-kept for the engine's latency: a request never seen before is a single `INSERT` in
-`engine_hooks.enqueue` that writes the new row with this module's `QUEUED_EVENT`. Claiming a job,
+kept for the engine's latency: a request never seen before is a single `INSERT`
+(`worker.jobs.new_jobs`) that writes the new row with this module's `QUEUED_EVENT`. Claiming a job,
 and keeping or releasing that claim, is `worker.jobs.leases`, which records through the functions
 here. The functions that take a `session` write inside the caller's transaction (a new job, the
 paid-submission ledger, the reconciler); the others open their own.
