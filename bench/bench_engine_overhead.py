@@ -28,13 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
-POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_SERVER = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 HERE = Path(__file__).resolve().parent
-CLAIM_KEY = "spendsense:bench:claim"
+sys.path.insert(0, str(HERE.parent))  # tests.services, when run as `python bench/bench_engine_overhead.py`
 #: Engine processes per variant; their samples are pooled (each process's first call counts once).
 PROCESSES = 3
 
@@ -98,17 +96,6 @@ def fresh_environment(base: dict[str, str], database_url: str, broker_url: str) 
 
     upgrade_to_head(database_url)
     return {**base, "DATABASE_URL": database_url, "CELERY_BROKER_URL": broker_url, "VIDEO_GENERATION_ENABLED": "true"}
-
-
-def claim_redis_db():
-    import redis
-
-    token = uuid.uuid4().hex
-    for number in range(1, 16):
-        client = redis.Redis.from_url(f"{REDIS_SERVER}/{number}", socket_connect_timeout=1)
-        if client.dbsize() == 0 and client.set(CLAIM_KEY, token, nx=True):
-            return client, number
-    return None, None
 
 
 def black_hole() -> socket.socket:
@@ -181,29 +168,22 @@ def main() -> None:
 
     rows.append(("hooks, embedded default", run_variant(embedded("cold"))))
     rows.append(("hooks, embedded default, warm_up()", run_variant(embedded("warm"), warm=True)))
-    cleanups = []
-    try:
-        import psycopg
+    with ExitStack() as stack:  # every borrowed database is released on the way out, whatever happens
+        try:
+            from tests.services import postgres_database, redis_database
 
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2)
-        redis_client, number = claim_redis_db()
-        if redis_client is None:
-            raise RuntimeError("no free Redis database to claim")
-        cleanups.append(redis_client.flushdb)
-        names = [f"bench_{uuid.uuid4().hex[:10]}" for _ in range(2 * PROCESSES)]
-        for name in names:
-            admin.execute(f'CREATE DATABASE "{name}"')
-            cleanups.append(lambda name=name: admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        pg = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-        broker = f"{REDIS_SERVER}/{number}"
-        production = [fresh_environment(base, f"{pg}/{name}", broker) for name in names]
-        rows.append(("hooks, PostgreSQL + Redis", run_variant(production[:PROCESSES])))
-        rows.append(("hooks, PostgreSQL + Redis, warm_up()", run_variant(production[PROCESSES:], warm=True)))
-    except Exception as exc:
-        print(f"(PostgreSQL + Redis not measured: {type(exc).__name__}: {exc})")
-    report(rows)
-    hung_pg, hung_redis = black_hole(), black_hole()
-    try:
+            broker = stack.enter_context(redis_database())  # the cheap check before 2 x PROCESSES databases
+            databases = [stack.enter_context(postgres_database("bench")) for _ in range(2 * PROCESSES)]
+            production = [fresh_environment(base, database_url, broker) for database_url in databases]
+            rows.append(("hooks, PostgreSQL + Redis", run_variant(production[:PROCESSES])))
+            rows.append(("hooks, PostgreSQL + Redis, warm_up()", run_variant(production[PROCESSES:], warm=True)))
+        except Exception as exc:  # a missing server, or no free Redis database: say so, never silently
+            print(f"(PostgreSQL + Redis not measured: {type(exc).__name__}: {exc})")
+        report(rows)
+        hung_pg = black_hole()
+        stack.callback(hung_pg.close)
+        hung_redis = black_hole()
+        stack.callback(hung_redis.close)
         sick = [
             (
                 "hooks, hung PostgreSQL",
@@ -221,11 +201,6 @@ def main() -> None:
         ]
         print("with a sick service (every call must still return; the first one waits out the budget):")
         report([(label, run_variant([env], limit=20)) for label, env in sick])
-    finally:
-        hung_pg.close()
-        hung_redis.close()
-        for cleanup in cleanups:
-            cleanup()
 
 
 if __name__ == "__main__":

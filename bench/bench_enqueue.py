@@ -5,7 +5,7 @@ publish the message), after `warm_up()` as the engine calls it at start-up. Each
 backend is measured in its own fresh process, as an engine process has one.
 Measured side by side in one run on the embedded default (SQLite jobs database + SQLite
 broker) and, when they answer on this machine, on PostgreSQL + Redis (a throwaway database and a
-free Redis database, both removed after).
+claimed empty Redis database, borrowed through tests.services and both removed after).
 Prints median and p99; nothing is asserted.
 
     python bench/bench_enqueue.py [--recommendations 300]
@@ -21,11 +21,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
-POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_SERVER = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def measure(database_url: str, broker_url: str, count: int) -> list[float]:
@@ -71,25 +70,18 @@ def report(label: str, samples_ms: list[float]) -> None:
     )
 
 
-def production_backends():
-    """A throwaway PostgreSQL database and an empty Redis db, or None when either is down."""
-    try:
-        import psycopg
-        import redis
+def production_backends(stack: ExitStack) -> tuple[str, str] | None:
+    """A throwaway PostgreSQL database and a claimed empty Redis database (both borrowed through
+    tests.services, released when `stack` closes), or None, saying why, when either is unavailable."""
+    from tests.services import postgres_database, redis_database
 
-        redis.Redis.from_url(REDIS_SERVER, socket_connect_timeout=1).ping()
-        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2)
-    except Exception as exc:
-        print(f"  (PostgreSQL + Redis not measured: {type(exc).__name__})")
+    try:
+        database_url = stack.enter_context(postgres_database("bench"))
+        redis_url = stack.enter_context(redis_database())
+    except Exception as exc:  # a missing server, or no free Redis database: say so, never silently
+        print(f"  (PostgreSQL + Redis not measured: {type(exc).__name__}: {exc})")
         return None
-    free = [n for n in range(1, 16) if redis.Redis.from_url(f"{REDIS_SERVER}/{n}").dbsize() == 0]
-    if not free:
-        print("  (PostgreSQL + Redis not measured: no empty Redis database)")
-        return None
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    return admin, name, f"{base}/{name}", f"{REDIS_SERVER}/{free[0]}"
+    return database_url, redis_url
 
 
 def main() -> None:
@@ -112,17 +104,11 @@ def main() -> None:
         f"sqlite:///{workdir / 'jobs.sqlite'}", f"sqla+sqlite:///{workdir / 'broker.sqlite'}", args.recommendations
     )
     report("embedded default (SQLite DB + SQLite broker)", embedded)
-    backends = production_backends()
-    if backends is not None:
-        admin, name, database_url, redis_url = backends
-        try:
+    with ExitStack() as stack:
+        backends = production_backends(stack)
+        if backends is not None:
+            database_url, redis_url = backends
             report("production (PostgreSQL + Redis)", measure(database_url, redis_url, args.recommendations))
-        finally:
-            import redis
-
-            redis.Redis.from_url(redis_url).flushdb()
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
 
 
 if __name__ == "__main__":

@@ -24,53 +24,50 @@ import signal
 import sys
 import tempfile
 import time
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-POSTGRES_ADMIN_URL = os.environ.get("SPENDSENSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-REDIS_SERVER = os.environ.get("SPENDSENSE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 RECONCILE_INTERVAL_S, STUCK_AFTER_S = 5, 10
 WAITING, LOST = 200, 10
-CLAIM_KEY = "spendsense:bench:claim"
 
 
 def main() -> None:
-    import psycopg
+    import redis
+
+    from tests.services import postgres_database, redis_database
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-recovery-"))
-    admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=2)
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    broker, client = claim_redis()
-    database = f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
-    env = {
-        "DATABASE_URL": database,
-        "CELERY_BROKER_URL": broker,
-        "VIDEO_GENERATION_ENABLED": "true",
-        "VIDEO_STORAGE_DIR": str(workdir / "videos"),
-        "TRACE_DIR": str(workdir / "traces"),
-        "VIDEO_PROVIDER": "local",
-        "WORKER_CONCURRENCY": "2",
-        "BEAT_SCHEDULE_FILE": str(workdir / "beat-schedule"),
-        "VIDEO_RECONCILE_INTERVAL_S": str(RECONCILE_INTERVAL_S),
-        "VIDEO_STUCK_AFTER_S": str(STUCK_AFTER_S),
-        "VIDEO_HOOK_BUDGET_MS": "5000",
-    }
-    os.environ.update(env)
-    from tests.topology import Topology
+    with ExitStack() as stack:  # LIFO: the processes stop before their databases are dropped and flushed
+        try:
+            database = stack.enter_context(postgres_database("bench"))
+            broker = stack.enter_context(redis_database())
+        except Exception as exc:  # a missing server, or no free Redis database: say so, never silently
+            raise SystemExit(f"(PostgreSQL + Redis not available, not measured: {type(exc).__name__}: {exc})") from None
+        client = redis.Redis.from_url(broker)
+        env = {
+            "DATABASE_URL": database,
+            "CELERY_BROKER_URL": broker,
+            "VIDEO_GENERATION_ENABLED": "true",
+            "VIDEO_STORAGE_DIR": str(workdir / "videos"),
+            "TRACE_DIR": str(workdir / "traces"),
+            "VIDEO_PROVIDER": "local",
+            "WORKER_CONCURRENCY": "2",
+            "BEAT_SCHEDULE_FILE": str(workdir / "beat-schedule"),
+            "VIDEO_RECONCILE_INTERVAL_S": str(RECONCILE_INTERVAL_S),
+            "VIDEO_STUCK_AFTER_S": str(STUCK_AFTER_S),
+            "VIDEO_HOOK_BUDGET_MS": "5000",
+        }
+        os.environ.update(env)
+        from tests.topology import Topology
 
-    (workdir / "logs").mkdir()
-    topology = Topology({**os.environ, **env}, workdir / "logs")
-    try:
+        (workdir / "logs").mkdir()
+        topology = Topology({**os.environ, **env}, workdir / "logs")
+        stack.callback(topology.stop_all)
         assert topology.run("release").returncode == 0
         rows = [pool_process_killed(topology), whole_worker_killed(topology)]
         rows += lost_messages_behind_a_backlog(topology, client)
-    finally:
-        topology.stop_all()
-        client.flushdb()
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     from worker.settings import get_settings
 
     settings = get_settings()
@@ -80,17 +77,6 @@ def main() -> None:
     )
     for label, figure in rows:
         print(f"  {label:<72} {figure}")
-
-
-def claim_redis():
-    import redis
-
-    token = uuid.uuid4().hex
-    for number in range(1, 16):
-        client = redis.Redis.from_url(f"{REDIS_SERVER}/{number}", socket_connect_timeout=1)
-        if client.dbsize() == 0 and client.set(CLAIM_KEY, token, nx=True):
-            return f"{REDIS_SERVER}/{number}", client
-    raise SystemExit("no empty Redis database to claim")
 
 
 def enqueue(prefix: str, count: int) -> list[str]:
