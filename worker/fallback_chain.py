@@ -65,7 +65,7 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
     started = time.monotonic()
     request = build_request(job)  # before any tier runs (or is paid for): a job we cannot tell is no job
     chain = tiers(settings)
-    first = chain.index(job.fallback_tier) if job.fallback_tier in chain else 0
+    first = _resume_index(chain, job.fallback_tier)
     reasons = []
     for index in range(first, len(chain)):
         provider = get_provider(chain[index], settings)
@@ -91,6 +91,15 @@ def advance(job: ClaimedJob, settings: Settings, *, last_attempt: bool) -> Outco
         reasons.append(f"{provider.name}: {reason}")
         job = _fall_back(job, chain[index + 1] if index + 1 < len(chain) else NO_TIER, reason, kind)
     raise NoVideoAvailable("no tier could make a video or poster (" + "; ".join(reasons) + ")")
+
+
+def _resume_index(chain: tuple[str, ...], fallback_tier: str | None) -> int:
+    """Where a job resumes: its first tier if it never fell back, the tier it reached if that is in the
+    chain, else the first fallback tier (a job that reached "none" and was delivered again before its
+    failure was recorded must never go back to a paid tier)."""
+    if fallback_tier is None:
+        return 0
+    return chain.index(fallback_tier) if fallback_tier in chain else chain.index(FALLBACK_TIERS[0])
 
 
 def _started(produced: ProducedVideo, step_started: float) -> float:

@@ -16,6 +16,7 @@ import logging
 from datetime import timedelta
 from pathlib import Path
 
+from billiard.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import IntegrityError
 
 from worker.db.models import SubmissionOutcome, utcnow
@@ -53,6 +54,9 @@ def advance(job: ClaimedJob, settings: Settings, workdir: Path) -> Step:
     api = VideosApi.shared(base_url, settings.video_api_key.get_secret_value(), settings.video_api_timeout_s)
     try:
         return _step(api, job, settings, workdir)
+    except SoftTimeLimitExceeded as exc:
+        # Not a verdict on the tier: what was paid for is in the ledger, and the next delivery resumes it.
+        raise RemoteRetryable("the step ran past the task's soft time limit; the next delivery resumes it") from exc
     except RemoteGone as exc:
         trip(base_url, model, str(exc), settings.video_breaker_cooldown_s)
         guarded(ledger.record_breaker_opened, job.id, base_url, model, str(exc), job.attempt)
