@@ -4,8 +4,12 @@ to finish or for its trace, and dump a database to look for secrets."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from engine_hooks import enqueue_videos
@@ -81,3 +85,20 @@ def trace_when_done(user_id: str, settings, job_id: str, timeout_s: float = 15) 
         return trace if finals else None
 
     return wait_until(finished_trace, timeout_s, interval_s=0.05, what=f"trace of {job_id} records its final event")
+
+
+def run_demo(workdir: Path, **env: str) -> tuple[Path, subprocess.CompletedProcess]:
+    """`spendsense-video demo` in a child process, in `workdir`, as a new user runs it: none of this test
+    run's database, broker or directories, plus `env`. Returns the output directory and the result."""
+    own = ("DATABASE_URL", "CELERY_BROKER_URL", "VIDEO_STORAGE_DIR", "TRACE_DIR")
+    output = workdir / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "demo", "--output-dir", str(output)],
+        env={**{key: value for key, value in os.environ.items() if key not in own}, **env},
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return output, result

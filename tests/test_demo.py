@@ -1,13 +1,11 @@
 """The README's main command: the demo, run as a new user runs it."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.helpers import run_demo
 from worker.demo import SEED_USER_IDS, demo_users
 from worker.render.probe import check_deliverable, probe_video
 
@@ -15,21 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_demo_leaves_five_playable_videos_and_five_traces(tmp_path):
-    output = tmp_path / "demo"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "VIDEO_STORAGE_DIR", "TRACE_DIR")
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "worker.cli", "demo", "--output-dir", str(output)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    output, result = run_demo(tmp_path)
     assert "Demo results" in result.stdout and "5/5" in result.stdout
 
     rows = json.loads((output / "results.json").read_text())

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 
 from tests.fake_videos_api import API_KEY
+from tests.helpers import run_demo
 from worker.ops.overview import overview, render
 from worker.remote.breaker import trip
 from worker.remote.probe import probe_server
@@ -101,22 +99,13 @@ def test_status_lists_counts_and_open_breakers(sqlite_configured):
 
 @pytest.mark.slow
 def test_demo_on_the_remote_path_stores_videos_locally(fake, tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "CELERY_BROKER_URL", "VIDEO_STORAGE_DIR", "TRACE_DIR")
-    }
-    env.update(VIDEO_PROVIDER="openai", VIDEO_API_BASE_URL=fake.base_url, VIDEO_API_KEY=API_KEY, VIDEO_MODEL="wan-2.2")
-    output = tmp_path / "demo"
-    result = subprocess.run(
-        [sys.executable, "-m", "worker.cli", "demo", "--output-dir", str(output)],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=240,
+    output, _ = run_demo(
+        tmp_path,
+        VIDEO_PROVIDER="openai",
+        VIDEO_API_BASE_URL=fake.base_url,
+        VIDEO_API_KEY=API_KEY,
+        VIDEO_MODEL="wan-2.2",
     )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     rows = json.loads((output / "results.json").read_text())
     assert {row["provider"] for row in rows} == {"openai"} and len(rows) == 5
     assert fake.jobs_created == 5 and all(count == 1 for count in fake.create_calls.values())
