@@ -184,8 +184,11 @@ def celery_includes() -> list[str]:
 
 @pytest.fixture(scope="session")
 def celery_config() -> dict:
-    """The in-process test worker runs with the production configuration, on the memory broker."""
-    return {**production_celery_config(get_settings()), "broker_url": "memory://"}
+    """The in-process test worker runs with the production configuration, on the memory broker (through
+    tests/inprocess_worker.py, which takes out kombu's and Celery's idle waits)."""
+    from tests.inprocess_worker import CELERY_SETTINGS
+
+    return {**production_celery_config(get_settings()), **CELERY_SETTINGS}
 
 
 def worker_env(tmp_path: Path, settings: Settings, broker_url: str, **extra: str) -> dict[str, str]:
