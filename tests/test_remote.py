@@ -224,10 +224,19 @@ def test_a_poll_that_hangs_past_the_timeout_is_retried(remote, fake, celery_work
     assert load_job(job_id).provider == "openai" and fake.jobs_created == 1
 
 
-def test_a_slow_create_is_waited_for_not_sent_again_even_without_idempotency(remote, fake, celery_worker):
+@pytest.fixture
+def short_settle(monkeypatch):
+    """An unlisted create counts as never arrived 12 s after it was sent (twice the 2 s request timeout
+    plus 8 s), not production's 34 s: the two tests below wait that window out."""
+    from worker.remote import generation
+
+    monkeypatch.setattr(generation, "CREATE_SETTLE_MARGIN_S", 8)
+
+
+def test_a_slow_create_is_waited_for_not_sent_again_even_without_idempotency(remote, fake, short_settle, celery_worker):
     fake.honour_idempotency = False  # a server that would bill a repeated key again
-    # Times out at 2 s and creates at 10 s: the retry (2-4 s) looks the job up before it exists.
-    fake.inject(Fault("POST", r"^/v1/videos$", "hang", seconds=10))
+    # Times out at 2 s and creates at 6 s: the retry (2-4 s) looks the job up before it exists.
+    fake.inject(Fault("POST", r"^/v1/videos$", "hang", seconds=6))
     job_id = enqueue_one()
     assert wait_for_terminal(job_id, timeout_s=90) == "completed"
     assert sum(fake.create_calls.values()) == 1 and fake.jobs_created == 1
@@ -238,7 +247,7 @@ def test_a_slow_create_is_waited_for_not_sent_again_even_without_idempotency(rem
     assert load_job(job_id).provider == "openai", "no fallback while the paid job could still appear"
 
 
-def test_a_create_that_never_arrived_is_sent_again_once_under_the_same_key(remote, fake, celery_worker):
+def test_a_create_that_never_arrived_is_sent_again_once_under_the_same_key(remote, fake, short_settle, celery_worker):
     fake.inject(Fault("POST", r"^/v1/videos$", "drop", seconds=3))  # times out at 2 s; nothing is created
     job_id = enqueue_one()
     assert wait_for_terminal(job_id, timeout_s=90) == "completed"
