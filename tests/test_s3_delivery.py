@@ -18,7 +18,7 @@ import pytest
 from engine_hooks import enqueue_videos, save_trace
 from tests.conftest import worker_env
 from tests.factories import load_job
-from tests.helpers import wait_for_terminal
+from tests.helpers import trace_when_done, wait_for_terminal
 from tests.storyboards import card_context
 from worker.cli import main
 from worker.ops.reconcile import reconcile
@@ -108,9 +108,8 @@ def test_an_expired_presigned_url_is_refreshed_on_the_next_trace_write(s3_settin
     monkeypatch.setenv("VIDEO_URL_TTL_S", "2")
     settings = reload_settings()
     trace = engine_run("user_0034")
-    assert wait_for_terminal(trace["recommendations"]["recommendations"][0]["video_job_id"]) == "completed"
-    save_trace(trace)
-    first = json.loads(trace_path("user_0034", settings).read_text())
+    save_trace(trace)  # as the engine does, at once; the worker rewrites the file when the job ends
+    first = trace_when_done("user_0034", settings, trace["recommendations"]["recommendations"][0]["video_job_id"])
     time.sleep(2.5)
     old_url = trace_urls(first)[0][1]
     assert _expiry(old_url) < datetime.now(UTC), "the first URL has expired"
@@ -128,9 +127,9 @@ def test_the_reconciler_refreshes_traces_whose_urls_are_about_to_expire(s3_setti
     monkeypatch.setenv("VIDEO_URL_TTL_S", "4")
     settings = reload_settings()
     trace = engine_run("user_0001")
-    assert wait_for_terminal(trace["recommendations"]["recommendations"][0]["video_job_id"]) == "completed"
     save_trace(trace)
-    before = trace_urls(json.loads(trace_path("user_0001", settings).read_text()))[0][1]
+    job_id = trace["recommendations"]["recommendations"][0]["video_job_id"]
+    before = trace_urls(trace_when_done("user_0001", settings, job_id))[0][1]
     assert reconcile(settings, lambda job_id: None, frozenset).urls_refreshed == 0, "still fresh"
     time.sleep(2.5)  # past half the lifetime: due for a refresh
     assert reconcile(settings, lambda job_id: None, frozenset).urls_refreshed == 1
