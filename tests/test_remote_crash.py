@@ -23,12 +23,14 @@ pytestmark = pytest.mark.slow
 
 #: Short, so that the dead worker's claim on the job expires quickly in the test.
 TASK_TIME_LIMIT_S = 12
+#: Likewise: the claim a live worker renews every third of this (production's is 30 s).
+LEASE_S = 6
 
 
 def test_killed_between_create_and_save_the_job_is_looked_up_not_paid_again(
     sqlite_configured, embedded_broker, fake, remote_env, tmp_path
 ):
-    remote_env(VIDEO_API_TIMEOUT_S="3", VIDEO_TASK_TIME_LIMIT_S=str(TASK_TIME_LIMIT_S))
+    remote_env(VIDEO_API_TIMEOUT_S="3", VIDEO_TASK_TIME_LIMIT_S=str(TASK_TIME_LIMIT_S), VIDEO_LEASE_S=str(LEASE_S))
     settings = get_settings()
     env = worker_env(tmp_path, settings, embedded_broker)
     # The server creates the job, then takes 30 s to answer: the worker is killed in between.
