@@ -33,25 +33,27 @@ def enqueue(user_number: int, utilization: float) -> str:
 
 def test_a_daily_cap_of_ten_videos_holds_across_two_workers(topology, fake, remote_env):
     start_two_workers(topology, remote_env, VIDEO_BUDGET_USD_PER_DAY=f"{10 * PRICE:.2f}")
-    # Twenty different videos, queued at once: both workers reach the cap together. (Each job past the
-    # cap costs a local render; more of them would test nothing more.)
-    jobs = [enqueue(n, 31.0 + n) for n in range(20)]
-    assert [wait_for_terminal(job_id, timeout_s=300) for job_id in jobs] == ["completed"] * 20
+    # Fourteen different videos, queued at once: both workers reach the cap together. (Each job past
+    # the cap costs a local render; more of them would test nothing more.)
+    jobs = [enqueue(n, 31.0 + n) for n in range(14)]
+    assert [wait_for_terminal(job_id, timeout_s=300) for job_id in jobs] == ["completed"] * 14
     rows = [load_job(job_id) for job_id in jobs]
     paid = [row for row in rows if row.provider == "openai"]
     over = [row for row in rows if row.fallback_reason and row.fallback_reason.startswith("budget:")]
     assert fake.jobs_created == 10 and sum(fake.create_calls.values()) == 10
-    assert len(paid) == 10 and len(over) == 10
+    assert len(paid) == 10 and len(over) == 4
     assert all(row.provider == "local" and row.remote_id is None for row in over)
     assert spend(reload_settings()).today_usd == pytest.approx(10 * PRICE)
     assert sum(row.estimated_cost_usd for row in paid) == pytest.approx(10 * PRICE)
 
 
-def test_two_hundred_jobs_of_twenty_figures_make_twenty_paid_videos(topology, fake, remote_env):
+def test_a_hundred_jobs_of_twenty_figures_make_twenty_paid_videos(topology, fake, remote_env):
+    """Five twins of each video, queued together (`bench/bench_remote_throughput.py --jobs 200 --distinct 20`
+    runs 200)."""
     start_two_workers(topology, remote_env)
     figures = [40.0 + 2 * n for n in range(20)]
-    jobs = [enqueue(n, figures[n % 20]) for n in range(200)]  # queued together, before any finishes
-    assert [wait_for_terminal(job_id, timeout_s=300) for job_id in jobs] == ["completed"] * 200
+    jobs = [enqueue(n, figures[n % 20]) for n in range(100)]  # queued together, before any finishes
+    assert [wait_for_terminal(job_id, timeout_s=300) for job_id in jobs] == ["completed"] * 100
     rows = [load_job(job_id) for job_id in jobs]
     assert fake.jobs_created == 20
     makers = {row.id: row for row in rows if row.remote_id is not None}
@@ -65,4 +67,4 @@ def test_two_hundred_jobs_of_twenty_figures_make_twenty_paid_videos(topology, fa
                 maker.prompt_hash,
             )
             assert row.estimated_cost_usd == 0.0 and row.provider == "openai"
-    print(f"200 jobs, 20 distinct videos: {fake.jobs_created} paid creates ({fake.jobs_created / 200:.2f} per job)")
+    print(f"100 jobs, 20 distinct videos: {fake.jobs_created} paid creates ({fake.jobs_created / 100:.2f} per job)")
