@@ -80,6 +80,8 @@ def test_two_workers_share_one_bucket_and_every_url_plays(s3_settings, s3, embed
             assert wait_for_terminal(job_id, timeout_s=90) == "completed", workers[0].log_text()[-2000:]
     finally:
         for worker in workers:
+            worker.terminate()  # both shut down at once
+        for worker in workers:
             worker.stop()
     hosts = {load_job(t["recommendations"]["recommendations"][0]["video_job_id"]).video_key for t in traces.values()}
     assert len(hosts) == len(USERS)

@@ -70,5 +70,8 @@ class Topology:
         self.processes.pop(name).stop(grace_s)
 
     def stop_all(self) -> None:
+        """Every process shuts down at once (one SIGTERM each), then each is waited for."""
+        for child in self.processes.values():
+            child.terminate()
         for name in list(self.processes):
             self.stop(name)

@@ -37,9 +37,11 @@ class ChildProcess:
         self.command, self.env, self.log_path, self.cwd = command, env, log_path, cwd
         self.signal_group = signal_group
         self.process: subprocess.Popen[bytes] | None = None
+        self._terminated = False
 
     def start(self) -> ChildProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._terminated = False
         with self.log_path.open("ab") as log_file:
             self.process = subprocess.Popen(
                 self.command,
@@ -71,19 +73,28 @@ class ChildProcess:
             time.sleep(LOG_POLL_S)
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> int | None:
-        """SIGTERM (a warm shutdown), then SIGKILL the whole group if it lingers."""
+        """SIGTERM (a warm shutdown) unless `terminate` sent it, then SIGKILL the whole group if it lingers."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            try:
-                if self.signal_group:
-                    os.killpg(self.process.pid, signal.SIGTERM)
-                else:
-                    self.process.send_signal(signal.SIGTERM)
-                self.process.wait(timeout=grace_s)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                self.kill()
+        self.terminate()
+        try:
+            self.process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            self.kill()
         return self.process.returncode
+
+    def terminate(self) -> None:
+        """Send SIGTERM once, without waiting: several processes then shut down side by side."""
+        if self.process is None or self.process.poll() is not None or self._terminated:
+            return
+        self._terminated = True
+        try:
+            if self.signal_group:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            else:
+                self.process.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
     def kill(self) -> None:
         """SIGKILL the child and everything it started at once, as a crash would."""
