@@ -184,8 +184,7 @@ def celery_includes() -> list[str]:
 
 @pytest.fixture(scope="session")
 def celery_config() -> dict:
-    """The in-process test worker runs with the production configuration, on the memory broker (through
-    tests/inprocess_worker.py, which takes out kombu's and Celery's idle waits)."""
+    """The in-process test worker: production's configuration, on the memory broker without idle waits."""
     from tests.inprocess_worker import CELERY_SETTINGS
 
     return {**production_celery_config(get_settings()), **CELERY_SETTINGS}
