@@ -20,7 +20,7 @@ import pytest
 
 from tests.storyboards import EDGE_CONTEXTS, board_for, real_contexts
 from worker.providers import VideoRequest
-from worker.providers.local import LocalRenderer
+from worker.providers.local import LOCAL_FPS, LocalRenderer
 from worker.render import layout
 from worker.render.draw import Painter
 from worker.render.timeline import state_at
@@ -107,12 +107,11 @@ def test_the_encoded_video_shows_the_same_figures(ocr, tmp_path: Path, user):
     context = real_contexts()[user] if user in real_contexts() else {"signals": {"credit_max_util_pct": 73.2}}
     board = board_for(context)
     video = LocalRenderer().produce(VideoRequest("job", "", board), tmp_path).video_path
-    wanted = expected_figures(board)
+    reads = expected_figures(board)
+    wanted = {round(instant * LOCAL_FPS) for instant, _, _ in reads}
     with av.open(str(video)) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            for read in [read for read in wanted if round(read[0] * 24) == index]:
-                _, region, figures = read
-                seen = ocr(frame.to_image(), region)
-                assert all(squeeze(figure) in seen for figure in figures), seen
-                wanted.remove(read)
-    assert not wanted
+        frames = {index: frame.to_image() for index, frame in enumerate(container.decode(video=0)) if index in wanted}
+    assert frames.keys() == wanted, "the video holds every instant the figures are read at"
+    for instant, region, figures in reads:
+        seen = ocr(frames[round(instant * LOCAL_FPS)], region)
+        assert all(squeeze(figure) in seen for figure in figures), f"at {instant}s in {region}: {seen}"
