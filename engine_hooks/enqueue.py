@@ -98,8 +98,7 @@ def _create_or_find(spec: JobSpec) -> tuple[VideoJob, bool, list[tuple[VideoJobE
         earlier_jobs = new_jobs.insert_if_new(values)
         if earlier_jobs is not None:
             job = VideoJob(**values)
-            queued = VideoJobEvent(job_id=job.id, created_at=job.created_at, **recorder.QUEUED_EVENT)
-            return job, True, ([(queued, job)] if earlier_jobs == 0 else None)
+            return job, True, ([(recorder.queued_event(job), job)] if earlier_jobs == 0 else None)
     whole_log = reader.user_events(spec.user_id)  # one statement, no transaction around it
     found = _request_job(whole_log, spec)
     if found is not None and not _wants_requeue(found):

@@ -22,12 +22,12 @@ from worker.settings_remote import RemoteProviderSettings
 
 #: Where the embedded default keeps its SQLite files when nothing else is configured.
 DEFAULT_DATA_DIR = Path("data")
-#: Brokers Celery can reach without extra plugins; anything else is a typo.
 #: What `VIDEO_PROVIDER` may name: the first tier of the fallback chain (`worker.providers` holds
 #: each one's factory; the poster is a fallback tier only, never a provider to choose).
 ProviderName = Literal["local", "openai"]
 #: The providers that call a paid remote service: they need the VIDEO_API_* settings.
 REMOTE_PROVIDERS = frozenset({"openai"})
+#: Brokers Celery can reach without extra plugins; anything else is a typo.
 KNOWN_BROKER_SCHEMES = ("sqla+sqlite", "sqla+postgresql", "redis", "rediss", "amqp", "pyamqp", "memory", "filesystem")
 
 

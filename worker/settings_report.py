@@ -44,6 +44,4 @@ def _provider(settings: Settings) -> str:
             f"{settings.video_provider}: {settings.video_model} at {masked_url(settings.video_api_base_url)}, "
             "falling back to local, then a poster"
         )
-    if settings.video_provider == "local":
-        return "local (embedded renderer), falling back to a poster"
-    return settings.video_provider
+    return "local (embedded renderer), falling back to a poster"

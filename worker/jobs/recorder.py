@@ -44,8 +44,13 @@ def add_new_job(session: Session, job: VideoJob) -> None:
             job.id, JobEvent.REUSED, JobStatus.COMPLETED, 0, detail={"reused_from_job_id": job.reused_from_job_id}
         )
     else:
-        event = VideoJobEvent(job_id=job.id, created_at=job.created_at, **QUEUED_EVENT)
+        event = queued_event(job)
     session.add_all([job, event])
+
+
+def queued_event(job: VideoJob) -> VideoJobEvent:
+    """The `queued` event a new job is written with (`worker.jobs.new_jobs` writes the same values)."""
+    return VideoJobEvent(job_id=job.id, created_at=job.created_at, **QUEUED_EVENT)
 
 
 def add_event(

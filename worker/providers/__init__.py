@@ -50,10 +50,6 @@ def unregister(name: str, restore: ProviderFactory | None = None) -> None:
         _REGISTRY.pop(name, None)
 
 
-def provider_names() -> list[str]:
-    return sorted(_REGISTRY)
-
-
 def get_provider(name: str, settings: Settings) -> VideoProvider:
     """A fresh provider for one step. Raises KeyError for an unknown name (settings reject those first)."""
     return _REGISTRY[name](settings)
@@ -67,6 +63,5 @@ __all__ = [
     "VideoProvider",
     "VideoRequest",
     "get_provider",
-    "provider_names",
     "register",
 ]

@@ -76,7 +76,7 @@ class ProducesAtOnce:
     name = "abstract"
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings
+        """Built from the settings, as every registry entry is; making the video needs none of them."""
 
     def step(self, job: ClaimedJob, request: VideoRequest, workdir: Path) -> Step:
         return self.produce(request, workdir)
