@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 #: How long a child gets to finish its current work after SIGTERM before it is killed.
 STOP_GRACE_S = 30
@@ -39,7 +40,7 @@ class ChildProcess:
         self.process: subprocess.Popen[bytes] | None = None
         self._terminated = False
 
-    def start(self) -> ChildProcess:
+    def start(self) -> Self:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._terminated = False
         with self.log_path.open("ab") as log_file:
@@ -106,7 +107,7 @@ class ChildProcess:
             pass
         self.process.wait()
 
-    def __enter__(self) -> ChildProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *_exc: object) -> None:
@@ -140,10 +141,3 @@ class WorkerProcess(ChildProcess):
             *extra_args,
         ]
         super().__init__(command, env, log_path, cwd=cwd)
-
-    def start(self) -> WorkerProcess:
-        super().start()
-        return self
-
-    def __enter__(self) -> WorkerProcess:
-        return self.start()
